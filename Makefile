@@ -1,0 +1,40 @@
+# Two commands set everything up on a machine with only python3 and make:
+#   make demo   - install, run the example suite with --mlperf-report, print where the report is
+#   make test   - install, then lint (ruff), type-check (mypy --strict) and run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint typecheck pytest bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/pytest examples -p no:cacheprovider --mlperf-report=mlperf-report
+	@echo
+	@echo "Report written to $(CURDIR)/mlperf-report/ (report.json, report.md)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff format --check src tests examples benchmarks
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) mlperf-report .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+"""Root conftest: pytester drives the plugin's own tests through real pytest runs."""
+
+pytest_plugins = ["pytester"]

@@ -1,0 +1,350 @@
+"""The measuring core: adapters, warm-up, the timed loop with adaptive stopping, memory pass.
+
+Usable without pytest (`from pytest_mlperf import Benchmarker`). The timed region of each call
+holds nothing but the call between two `perf_counter_ns` reads; everything else (choosing the
+batch, storing the sample, looking at the verdicts) happens outside it.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import stats
+from .judge import Judge
+from .marks import PERCENTILES, Limit
+from .memory import peak_call_memory_mb
+from .results import BenchmarkResult
+
+DEFAULT_SAMPLES = 400  # timed calls when a measurement has no latency or throughput limit
+MAX_DISTINCT_BATCHES = 4096  # batches prepared up front and then cycled
+
+
+class BenchmarkError(Exception):
+    """The model or the data cannot be measured as asked."""
+
+
+class ModelCallError(BenchmarkError):
+    """The model raised while it was being measured."""
+
+
+@dataclass(frozen=True)
+class _Target:
+    fn: Callable[[Any], Any]
+    name: str
+    method: str
+
+
+def resolve_model(model: Any, method: str = "predict") -> _Target:
+    """Turn a model, a callable or a joblib path into the function to time."""
+    if isinstance(model, (str, os.PathLike)):
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise BenchmarkError(f"model file not found: {path}")
+        import joblib
+
+        try:
+            model = joblib.load(path)
+        except Exception as exc:  # joblib raises many kinds for a bad file
+            raise BenchmarkError(f"cannot load model from {path}: {exc}") from exc
+    fn = getattr(model, method, None)
+    if callable(fn):
+        return _Target(fn, model_label(model), method)
+    if method == "predict" and callable(model) and not hasattr(model, "fit"):
+        return _Target(model, getattr(model, "__name__", type(model).__name__), "__call__")
+    available = [
+        m
+        for m in ("predict", "predict_proba", "transform", "decision_function")
+        if callable(getattr(model, m, None))
+    ]
+    hint = f"; it has {', '.join(available)}" if available else ""
+    raise BenchmarkError(f"{model_label(model)} has no method {method!r}{hint}")
+
+
+def model_label(model: Any) -> str:
+    """A short name: the class, and the steps of a scikit-learn Pipeline."""
+    steps = getattr(model, "steps", None)
+    if isinstance(steps, list) and steps:
+        return "Pipeline(" + " > ".join(type(step).__name__ for _, step in steps) + ")"
+    return type(model).__name__
+
+
+def n_rows(X: Any) -> int:
+    shape = getattr(X, "shape", None)
+    if shape is not None and len(shape) >= 1:
+        return int(shape[0])
+    try:
+        return len(X)
+    except TypeError:
+        raise BenchmarkError(
+            f"X must be an array, DataFrame, sparse matrix or list of rows, got {type(X).__name__}"
+        ) from None
+
+
+def take_rows(X: Any, idx: np.ndarray) -> Any:
+    """Rows `idx` of X as the same kind of container (array, DataFrame, sparse, list)."""
+    if hasattr(X, "iloc"):
+        return X.iloc[idx]
+    if isinstance(X, (list, tuple)):
+        return [X[i] for i in idx]
+    return X[idx]
+
+
+def make_batches(X: Any, batch_size: int, seed: int) -> list[Any]:
+    """Batches of `batch_size` rows, in a seeded shuffled order so caches do not flatter."""
+    rows = n_rows(X)
+    if rows == 0:
+        raise BenchmarkError("X is empty: there is nothing to predict on")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise BenchmarkError(f"batch_size must be a positive integer, got {batch_size!r}")
+    if batch_size > rows:
+        raise BenchmarkError(f"batch_size={batch_size} is larger than the {rows} rows of X")
+    order = np.random.default_rng(seed).permutation(rows)
+    count = min(rows // batch_size, MAX_DISTINCT_BATCHES)
+    return [take_rows(X, order[i * batch_size : (i + 1) * batch_size]) for i in range(count)]
+
+
+def _call_error(target: _Target, exc: Exception, phase: str) -> ModelCallError:
+    return ModelCallError(
+        f"{target.name}.{target.method} raised {type(exc).__name__} during {phase}: {exc}"
+    )
+
+
+@contextmanager
+def quiet_interpreter(disable_gc: bool) -> Iterator[None]:
+    """GC off and tracing/profiling hooks paused while timing; the user's warning filters stay."""
+    trace, profile = sys.gettrace(), sys.getprofile()
+    gc_was_enabled = gc.isenabled()
+    if disable_gc:
+        gc.collect()
+        gc.disable()
+    sys.settrace(None)
+    sys.setprofile(None)
+    try:
+        yield
+    finally:
+        sys.settrace(trace)
+        sys.setprofile(profile)
+        if gc_was_enabled:
+            gc.enable()
+
+
+@dataclass
+class Benchmarker:
+    """Measures the latency, throughput and memory of one model call on batches of rows.
+
+    warmup / warmup_time: calls before timing, at least this many and at least this long.
+    max_time: seconds of timed calls at most per measurement.
+    samples: timed calls for a measurement with no latency or throughput limit.
+    max_samples: cap on timed calls with limits (default: the end of the look schedule).
+    """
+
+    warmup: int = 5
+    warmup_time: float = 0.05
+    max_time: float = 10.0
+    samples: int = DEFAULT_SAMPLES
+    max_samples: int | None = None
+    confidence: float = 0.95
+    seed: int = 0
+    disable_gc: bool = True
+    measure_memory: bool = True
+    _last_memory_backend: str = field(default="", init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.confidence < 1:
+            raise ValueError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if self.max_time <= 0:
+            raise ValueError(f"max_time must be positive, got {self.max_time}")
+        if self.samples < 2:
+            raise ValueError(f"samples must be at least 2, got {self.samples}")
+
+    def benchmark(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        batch_size: int = 1,
+        method: str = "predict",
+        name: str | None = None,
+        limits: Sequence[Limit] = (),
+    ) -> BenchmarkResult:
+        """Warm up, time calls until every limit has a verdict (or the budget ends), then memory."""
+        target = resolve_model(model, method)
+        batches = make_batches(X, batch_size, self.seed)
+        judge = Judge(limits, batch_size, self.confidence)
+        started = time.perf_counter()
+        warmup_calls = self._warm_up(target, batches)
+        samples_ns, stop_reason = self._timed_loop(target, batches, judge)
+        samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
+        judge.update(samples_ms, final=True)
+        memory_mb = self._memory(target, batches[0]) if self.measure_memory else None
+        label = target.name
+        result = summarize(samples_ms, label, batch_size, self.confidence)
+        result.memory_mb = memory_mb
+        result.checks = judge.checks(samples_ms, memory_mb, label)
+        result.name = name or label
+        result.method = target.method
+        result.warmup_calls = warmup_calls
+        result.elapsed_s = time.perf_counter() - started
+        result.stop_reason = stop_reason
+        return result
+
+    def _call(self, target: _Target, batch: Any, phase: str) -> None:
+        try:
+            target.fn(batch)
+        except Exception as exc:
+            raise _call_error(target, exc, phase) from exc
+
+    def _warm_up(self, target: _Target, batches: list[Any]) -> int:
+        deadline = time.perf_counter() + self.warmup_time
+        calls = 0
+        while calls < self.warmup or time.perf_counter() < deadline:
+            self._call(target, batches[calls % len(batches)], "warm-up")
+            calls += 1
+        return calls
+
+    def _timed_loop(
+        self, target: _Target, batches: list[Any], judge: Judge
+    ) -> tuple[list[int], str]:
+        cap = judge.n_max if judge.has_time_limits else self.samples
+        if self.max_samples is not None:
+            cap = min(cap, self.max_samples)
+        looks = [n for n in judge.looks if n < cap] + [cap]
+        samples: list[int] = []
+        append = samples.append
+        clock = time.perf_counter_ns
+        fn = target.fn
+        count = len(batches)
+        deadline = clock() + int(self.max_time * 1e9)
+        with quiet_interpreter(self.disable_gc):
+            for look in looks:
+                i = len(samples)
+                try:
+                    while i < look:
+                        batch = batches[i % count]
+                        t0 = clock()
+                        fn(batch)
+                        t1 = clock()
+                        append(t1 - t0)
+                        i += 1
+                        if t1 > deadline:
+                            break
+                except Exception as exc:
+                    raise _call_error(target, exc, "the timed loop") from exc
+                if i < look:
+                    return samples, "max_time"
+                at_look = judge.has_time_limits and look < cap
+                if at_look and judge.update(np.asarray(samples, dtype=np.float64) / 1e6):
+                    return samples, "verdicts reached"
+        return samples, "sample cap" if judge.has_time_limits else "fixed budget"
+
+    def _memory(self, target: _Target, batch: Any) -> float:
+        try:
+            mb, self._last_memory_backend = peak_call_memory_mb(lambda: target.fn(batch))
+        except Exception as exc:
+            raise _call_error(target, exc, "the memory pass") from exc
+        return mb
+
+    def compare_models(
+        self,
+        models: Mapping[str, Any],
+        X: Any,
+        batch_sizes: Sequence[int] = (1, 8, 32, 64),
+    ) -> dict[str, dict[str, BenchmarkResult]]:
+        """Every model at every batch size: `results[name][f"batch_{bs}"]`, as the original."""
+        return {
+            name: {
+                f"batch_{bs}": self.benchmark(model, X, batch_size=bs, name=name)
+                for bs in batch_sizes
+            }
+            for name, model in models.items()
+        }
+
+    def sweep(
+        self,
+        model: Any,
+        X: Any,
+        batch_sizes: Sequence[int] = (1, 8, 32, 64),
+        *,
+        method: str = "predict",
+        name: str | None = None,
+        limits: Sequence[Limit] = (),
+    ) -> Sweep:
+        """Measure each batch size; recommend the fastest in rows/s that meets the limits."""
+        if not batch_sizes:
+            raise BenchmarkError("batch_sizes is empty")
+        results = [
+            self.benchmark(model, X, batch_size=bs, method=method, name=name, limits=limits)
+            for bs in batch_sizes
+        ]
+        return Sweep(results)
+
+
+@dataclass
+class Sweep:
+    """The results of a batch-size sweep and the recommended batch size."""
+
+    results: list[BenchmarkResult]
+
+    @property
+    def best(self) -> BenchmarkResult | None:
+        """Highest rows/s among the results whose latency checks all passed."""
+        eligible = [
+            r
+            for r in self.results
+            if all(c.verdict == "pass" for c in r.checks if c.metric not in ("throughput",))
+        ]
+        return max(eligible, key=lambda r: r.throughput_rps, default=None)
+
+    @property
+    def best_batch_size(self) -> int | None:
+        best = self.best
+        return None if best is None else best.batch_size
+
+    def __iter__(self) -> Iterator[BenchmarkResult]:
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+
+def summarize(
+    samples_ms: np.ndarray, model_name: str, batch_size: int, confidence: float
+) -> BenchmarkResult:
+    """Percentiles (nearest rank), their order-statistic CIs, mean, std and throughput."""
+    ordered = np.sort(samples_ms)
+    n = len(ordered)
+    mean = float(ordered.mean())
+    pct = {m: stats.percentile(ordered, q) for m, q in PERCENTILES.items()}
+    ci: dict[str, tuple[float | None, float | None]] = {
+        m: stats.percentile_ci(ordered, q, confidence) for m, q in PERCENTILES.items()
+    }
+    if n >= 2:
+        lo, hi = stats.mean_ci(ordered, confidence)
+        ci["mean"] = (lo, hi)
+    return BenchmarkResult(
+        model_name=model_name,
+        batch_size=batch_size,
+        n_samples=n,
+        latency_mean=mean,
+        latency_p50=pct["p50"],
+        latency_p95=pct["p95"],
+        latency_p99=pct["p99"],
+        latency_std=float(ordered.std(ddof=1)) if n >= 2 else 0.0,
+        throughput_rps=batch_size * 1000.0 / mean if mean > 0 else 0.0,
+        memory_mb=None,
+        latency_min=float(ordered[0]),
+        latency_max=float(ordered[-1]),
+        latency_p90=pct["p90"],
+        ci=ci,
+        confidence=confidence,
+        samples_ms=[float(x) for x in samples_ms],
+    )

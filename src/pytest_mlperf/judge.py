@@ -1,0 +1,145 @@
+"""Turns limits and latency samples into verdicts, look by look, and into `Check`s.
+
+The timed loop asks `Judge.update` at each look whether every limit has its verdict; a verdict,
+once reached, is frozen (that is what the sequential design's error rates assume). Messages
+quote the figures at the moment of the verdict, so they never contradict it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import stats
+from .marks import Limit
+from .numbers import fmt
+from .results import Check
+
+# Mean and throughput limits are examined on the p95 schedule, at its per-look level.
+MEAN_SCHEDULE_QUANTILE = 0.95
+
+
+@dataclass
+class _State:
+    limit: Limit
+    looks: frozenset[int]
+    verdict: stats.Verdict | None = None
+    n: int = 0
+
+    @property
+    def first_look(self) -> int:
+        return min(self.looks)
+
+
+class Judge:
+    """Sequential verdicts for the latency, throughput and memory limits of one measurement."""
+
+    def __init__(self, limits: Sequence[Limit], batch_size: int, confidence: float) -> None:
+        self.batch_size = batch_size
+        self.confidence = confidence
+        self.memory_limits = [lim for lim in limits if lim.metric == "memory"]
+        mean_design = stats.sequential_design(MEAN_SCHEDULE_QUANTILE, confidence)
+        self.mean_alpha = mean_design.alpha_look
+        self.designs: dict[str, stats.SequentialDesign] = {}
+        self.states: list[_State] = []
+        for lim in limits:
+            if lim.metric == "memory":
+                continue
+            design = mean_design
+            if lim.quantile is not None:
+                design = stats.sequential_design(lim.quantile, confidence)
+                self.designs[lim.metric] = design
+            self.states.append(_State(lim, frozenset(design.looks)))
+        looks = sorted(set().union(*(s.looks for s in self.states))) if self.states else []
+        self.looks: list[int] = looks
+
+    @property
+    def has_time_limits(self) -> bool:
+        return bool(self.states)
+
+    @property
+    def n_max(self) -> int:
+        return self.looks[-1] if self.looks else 0
+
+    def done(self) -> bool:
+        return all(s.verdict is not None for s in self.states)
+
+    def update(self, samples_ms: np.ndarray, final: bool = False) -> bool:
+        """Examine every undecided limit that has a look at this sample count."""
+        n = len(samples_ms)
+        for state in self.states:
+            if state.verdict is None and (n in state.looks or (final and n >= state.first_look)):
+                state.verdict = self._decide(state.limit, samples_ms)
+                state.n = n
+        if final:
+            for state in self.states:
+                if state.verdict is None:
+                    state.verdict, state.n = stats.Verdict.INCONCLUSIVE, n
+        return self.done()
+
+    def _decide(self, limit: Limit, samples_ms: np.ndarray) -> stats.Verdict | None:
+        if limit.quantile is not None:
+            k = int(np.count_nonzero(samples_ms > limit.value))
+            return self.designs[limit.metric].decide(len(samples_ms), k)
+        return stats.mean_decide(samples_ms, self._mean_limit_ms(limit), self.mean_alpha)
+
+    def _mean_limit_ms(self, limit: Limit) -> float:
+        if limit.metric == "throughput":
+            return self.batch_size * 1000.0 / limit.value
+        return limit.value
+
+    def checks(self, samples_ms: np.ndarray, memory_mb: float | None, label: str) -> list[Check]:
+        """The verdicts as `Check`s; `label` names the model, e.g. 'LogisticRegression'."""
+        out = [self._time_check(s, samples_ms, label) for s in self.states]
+        out += [self._memory_check(lim, memory_mb, label) for lim in self.memory_limits]
+        return out
+
+    def _time_check(self, state: _State, samples_ms: np.ndarray, label: str) -> Check:
+        lim, n = state.limit, state.n
+        seen = np.sort(samples_ms[:n])
+        level = f"{round(self.confidence * 100):d}% CI"
+        context = f"({label}, batch={self.batch_size}, n={n})"
+        verdict = state.verdict or stats.Verdict.INCONCLUSIVE
+        value: float | None
+        if lim.quantile is not None:
+            value = stats.percentile(seen, lim.quantile)
+            ci = stats.percentile_ci(seen, lim.quantile, self.confidence)
+            what, unit = f"{lim.metric} latency", "ms"
+        else:
+            lo, hi = stats.mean_ci(seen, self.confidence) if n >= 2 else (None, None)
+            value = float(seen.mean())
+            ci = (lo, hi)
+            what, unit = "mean latency", "ms"
+            if lim.metric == "throughput":
+                value, ci = self._to_rps(value), (self._to_rps(hi), self._to_rps(lo))
+                what, unit = "throughput", "rows/s"
+        figure = f"{what} {fmt(value)} {unit} [{level} {fmt(ci[0])}, {fmt(ci[1])}]"
+        bound = f"limit {lim.value:g} {unit}"
+        below_is_good = lim.metric != "throughput"
+        if verdict is stats.Verdict.INCONCLUSIVE:
+            message = (
+                f"{figure} too close to {bound} to decide at "
+                f"{round(self.confidence * 100):d}% confidence {context}"
+            )
+        else:
+            good = verdict is stats.Verdict.PASS
+            op = ("<=" if good else ">") if below_is_good else (">=" if good else "<")
+            message = f"{figure} {op} {bound} {context}"
+        return Check(lim.metric, lim.value, value, verdict.value, message, ci, n)
+
+    def _to_rps(self, mean_ms: float | None) -> float | None:
+        if mean_ms is None or mean_ms <= 0:
+            return None
+        return self.batch_size * 1000.0 / mean_ms
+
+    def _memory_check(self, lim: Limit, memory_mb: float | None, label: str) -> Check:
+        context = f"({label}, batch={self.batch_size})"
+        if memory_mb is None:
+            message = f"memory not measured, cannot check limit {lim.value:g} MB {context}"
+            return Check("memory", lim.value, None, "inconclusive", message)
+        good = memory_mb <= lim.value
+        op = "<=" if good else ">"
+        message = f"memory {fmt(memory_mb)} MB {op} limit {lim.value:g} MB {context}"
+        return Check("memory", lim.value, memory_mb, "pass" if good else "fail", message)

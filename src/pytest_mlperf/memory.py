@@ -1,0 +1,52 @@
+"""Peak extra memory of one call, measured apart from timing.
+
+memray intercepts the allocator itself, so NumPy buffers, BLAS workspaces and C++ runtimes
+count, not only Python objects. Where memray is missing or already tracking (pytest-memray),
+tracemalloc is the fallback: it sees Python objects and NumPy arrays, not BLAS internals.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+MB = 1024 * 1024
+
+
+def peak_call_memory_mb(call: Callable[[], Any]) -> tuple[float, str]:
+    """Run `call` once; return (peak extra MB allocated during it, backend name)."""
+    try:
+        import memray
+    except ImportError:
+        return _with_tracemalloc(call), "tracemalloc"
+    with tempfile.TemporaryDirectory(prefix="mlperf-mem-") as tmp:
+        path = os.path.join(tmp, "call.bin")
+        try:
+            tracker = memray.Tracker(path, follow_fork=False)
+            tracker.__enter__()
+        except RuntimeError:  # another memray tracker is active in this process
+            return _with_tracemalloc(call), "tracemalloc"
+        try:
+            call()
+        finally:
+            tracker.__exit__(None, None, None)
+        peak = memray.FileReader(path).metadata.peak_memory
+    return peak / MB, "memray"
+
+
+def _with_tracemalloc(call: Callable[[], Any]) -> float:
+    was_tracing = tracemalloc.is_tracing()
+    if not was_tracing:
+        tracemalloc.start()
+    tracemalloc.reset_peak()
+    base = tracemalloc.get_traced_memory()[0]
+    try:
+        call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        if not was_tracing:
+            tracemalloc.stop()
+    return max(0.0, (peak - base) / MB)

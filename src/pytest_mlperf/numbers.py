@@ -1,0 +1,16 @@
+"""One way to print figures everywhere: about four significant digits, no exponents."""
+
+from __future__ import annotations
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    """132.4, 12.31, 1.941, 0.1023; thousands separated: 8,928; None as n/a."""
+    if value is None:
+        return "n/a"
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size >= 10 ** (digits - 1):
+        return f"{value:,.0f}"
+    exponent = int(f"{size:e}".split("e")[1])
+    return f"{value:.{min(max(0, digits - 1 - exponent), 6)}f}"

@@ -1,0 +1,369 @@
+"""pytest glue only: options, markers, the `model_bench` fixture, hooks and xdist transport.
+
+Shape after pytest-memray: marker functions define the markers (`marks.py`), verdicts fail the
+test that broke them, and one manager object keeps the run's results. Markers are validated at
+collection so bad arguments become that test's error, never an INTERNALERROR.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import warnings
+from collections.abc import Callable, Generator, Sequence
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import pytest
+
+from . import __version__
+from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep
+from .config import (
+    DEFAULT_REPORT_DIR,
+    INCONCLUSIVE_POLICIES,
+    Settings,
+    SettingsError,
+    parse_confidence,
+    parse_positive_float,
+)
+from .env import collect_environment
+from .marks import MARKERS, Limit, MarkerError, marker_help, parse_marker
+from .report import write_reports
+from .report.terminal import render_terminal
+from .results import BenchmarkResult, build_report
+
+LIMITS_KEY = pytest.StashKey[list[Limit]]()
+MARKER_ERROR_KEY = pytest.StashKey[str]()
+RESULTS_KEY = pytest.StashKey[list[BenchmarkResult]]()
+CALL_PASSED_KEY = pytest.StashKey[bool]()
+PLUGIN_NAME = "mlperf_manager"
+T = TypeVar("T")
+WORKER_OUTPUT_KEY = "pytest_mlperf"
+
+
+class MlperfInconclusiveWarning(pytest.PytestWarning):
+    """A limit could not be decided at the requested confidence within the sampling budget."""
+
+
+def _argparse(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    def wrapped(text: str) -> Any:
+        try:
+            return convert(text)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return wrapped
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mlperf", "ML inference performance (pytest-mlperf)")
+    group.addoption(
+        "--mlperf-report",
+        nargs="?",
+        const=DEFAULT_REPORT_DIR,
+        default=None,
+        metavar="DIR",
+        help=f"write report.json and report.md to DIR (default {DEFAULT_REPORT_DIR}/).",
+    )
+    group.addoption(
+        "--mlperf-disable",
+        action="store_true",
+        default=None,
+        help="run each model once and measure nothing (coverage and debugging runs).",
+    )
+    group.addoption(
+        "--mlperf-max-time",
+        type=_argparse(parse_positive_float),
+        default=None,
+        metavar="SEC",
+        help="most seconds of timed calls per measurement (default 10).",
+    )
+    group.addoption(
+        "--mlperf-confidence",
+        type=_argparse(parse_confidence),
+        default=None,
+        metavar="C",
+        help="confidence of every verdict and interval (default 0.95).",
+    )
+    group.addoption(
+        "--mlperf-inconclusive",
+        choices=INCONCLUSIVE_POLICIES,
+        default=None,
+        help="what an undecided limit does to its test: warn (default), fail or pass.",
+    )
+    parser.addini("mlperf_report", "report directory, as --mlperf-report (empty: no report)")
+    parser.addini("mlperf_disable", "as --mlperf-disable", type="bool", default=False)
+    parser.addini("mlperf_max_time", "as --mlperf-max-time", default="")
+    parser.addini("mlperf_confidence", "as --mlperf-confidence", default="")
+    parser.addini("mlperf_inconclusive", "as --mlperf-inconclusive", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in MARKERS:
+        config.addinivalue_line("markers", marker_help(name))
+
+    def lookup(name: str) -> Any:
+        value = config.getoption(f"mlperf_{name}")
+        return config.getini(f"mlperf_{name}") if value is None else value
+
+    try:
+        settings = Settings.from_lookup(lookup)
+    except SettingsError as exc:
+        raise pytest.UsageError(f"pytest-mlperf: {exc}") from None
+    is_worker = hasattr(config, "workerinput")
+    if settings.report_dir and not is_worker:
+        _check_writable(settings.report_dir)
+    config.pluginmanager.register(Manager(config, settings), PLUGIN_NAME)
+
+
+def _check_writable(directory: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        probe = os.path.join(directory, ".mlperf-write-check")
+        with open(probe, "w", encoding="utf-8") as fh:
+            fh.write("ok")
+        os.remove(probe)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"pytest-mlperf: cannot write the report to {directory!r}: {exc.strerror or exc}"
+        ) from None
+
+
+def _manager(config: pytest.Config) -> Manager:
+    manager: Manager = config.pluginmanager.getplugin(PLUGIN_NAME)
+    return manager
+
+
+class ModelBench:
+    """The `model_bench` fixture: measure a model; every result is checked and reported."""
+
+    def __init__(self, item: pytest.Item, manager: Manager) -> None:
+        self._item = item
+        self._manager = manager
+        self.limits: list[Limit] = item.stash.get(LIMITS_KEY, [])
+        self.results: list[BenchmarkResult] = item.stash.setdefault(RESULTS_KEY, [])
+
+    def benchmarker(self, **overrides: Any) -> Benchmarker:
+        s = self._manager.settings
+        options: dict[str, Any] = {"max_time": s.max_time, "confidence": s.confidence}
+        options.update(overrides)
+        return Benchmarker(**options)
+
+    def __call__(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        batch_size: int = 1,
+        method: str = "predict",
+        name: str | None = None,
+        **overrides: Any,
+    ) -> BenchmarkResult:
+        """Measure `model.method` on batches of `batch_size` rows of X and check the markers."""
+        if self._manager.settings.disable:
+            return self._run_once(model, X, batch_size, method, name)
+        bench = self._make(overrides)
+        result = self._guard(
+            lambda: bench.benchmark(
+                model, X, batch_size=batch_size, method=method, name=name, limits=self.limits
+            )
+        )
+        self._record(result)
+        return result
+
+    def sweep(
+        self,
+        model: Any,
+        X: Any,
+        batch_sizes: Sequence[int] = (1, 8, 32, 64),
+        *,
+        method: str = "predict",
+        name: str | None = None,
+        **overrides: Any,
+    ) -> Sweep:
+        """Measure each batch size; `.best_batch_size` has the most rows/s within the limits."""
+        if self._manager.settings.disable:
+            return Sweep([self._run_once(model, X, bs, method, name) for bs in batch_sizes])
+        bench = self._make(overrides)
+        sweep = self._guard(
+            lambda: bench.sweep(model, X, batch_sizes, method=method, name=name, limits=self.limits)
+        )
+        for result in sweep:
+            self._record(result)
+        return sweep
+
+    def _make(self, overrides: dict[str, Any]) -> Benchmarker:
+        try:
+            return self.benchmarker(**overrides)
+        except (TypeError, ValueError) as exc:
+            pytest.fail(f"model_bench: bad setting: {exc}", pytrace=False)
+
+    def _guard(self, measure: Callable[[], T]) -> T:
+        try:
+            return measure()
+        except BenchmarkError as exc:
+            self._manager.errors.append({"nodeid": self._item.nodeid, "message": str(exc)})
+            if isinstance(exc, ModelCallError):
+                raise  # keep the model's own traceback
+            pytest.fail(f"model_bench: {exc}", pytrace=False)
+
+    def _run_once(
+        self, model: Any, X: Any, batch_size: int, method: str, name: str | None
+    ) -> BenchmarkResult:
+        bench = Benchmarker(
+            warmup=0, warmup_time=0.0, samples=2, max_samples=1, measure_memory=False
+        )
+        return self._guard(
+            lambda: bench.benchmark(model, X, batch_size=batch_size, method=method, name=name)
+        )
+
+    def _record(self, result: BenchmarkResult) -> None:
+        self.results.append(result)
+        undecided = [c for c in result.checks if c.verdict == "inconclusive"]
+        if undecided and self._manager.settings.inconclusive == "warn":
+            for check in undecided:
+                warnings.warn(
+                    MlperfInconclusiveWarning(f"inconclusive: {check.message}"), stacklevel=3
+                )
+
+
+@pytest.fixture
+def model_bench(request: pytest.FixtureRequest) -> ModelBench:
+    """Measure a model's inference latency, throughput and memory; see pytest-mlperf docs."""
+    return ModelBench(request.node, _manager(request.config))
+
+
+class Manager:
+    """Keeps the run's settings and results; writes the report at the end of the session."""
+
+    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.entries: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+        self.workers = 0
+        self.report: dict[str, Any] | None = None
+        self.written: list[str] = []
+        self.write_error: str | None = None
+
+    # -- collection: validate markers once, remember the limits --------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            limits: list[Limit] = []
+            try:
+                for name in MARKERS:
+                    for mark in item.iter_markers(name):
+                        limits += parse_marker(name, mark.args, mark.kwargs)
+            except MarkerError as exc:
+                item.stash[MARKER_ERROR_KEY] = f"{item.nodeid}: {exc}"
+                continue
+            if limits:
+                item.stash[LIMITS_KEY] = limits
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        error = item.stash.get(MARKER_ERROR_KEY, None)
+        if error is not None:
+            self.errors.append({"nodeid": item.nodeid, "message": error})
+            pytest.fail(f"pytest-mlperf: invalid marker: {error}", pytrace=False)
+
+    # -- verdicts: flip the reports of tests whose limits broke --------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if self.settings.disable:
+            return
+        results = item.stash.get(RESULTS_KEY, [])
+        if report.when == "call":
+            item.stash[CALL_PASSED_KEY] = report.passed
+            problems = self._problems(results)
+            if report.passed and problems:
+                report.outcome = "failed"
+                report.longrepr = "\n".join(problems)
+            self.entries += [r.to_record(item.nodeid, report.outcome) for r in results]
+        elif report.when == "teardown" and report.passed and self._never_measured(item):
+            marks = ", ".join(sorted({m.name for m in item.iter_markers() if m.name in MARKERS}))
+            report.outcome = "failed"
+            report.longrepr = (
+                f"pytest-mlperf: {item.nodeid} is marked with {marks} "
+                "but never called the model_bench fixture, so nothing was checked"
+            )
+
+    @staticmethod
+    def _never_measured(item: pytest.Item) -> bool:
+        called = item.stash.get(RESULTS_KEY, [])
+        return item.stash.get(CALL_PASSED_KEY, False) and LIMITS_KEY in item.stash and not called
+
+    def _problems(self, results: list[BenchmarkResult]) -> list[str]:
+        bad = {"fail"} | ({"inconclusive"} if self.settings.inconclusive == "fail" else set())
+        return [c.message for r in results for c in r.checks if c.verdict in bad]
+
+    # -- xdist: workers send their entries to the controller as one JSON string ----------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        self.workers += 1
+        payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
+        if payload:
+            data = json.loads(payload)
+            self.entries.extend(data["entries"])
+            self.errors.extend(data["errors"])
+
+    # -- end of session: one report, written before the summary --------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        workeroutput = getattr(self.config, "workeroutput", None)
+        if workeroutput is not None:
+            workeroutput[WORKER_OUTPUT_KEY] = json.dumps(
+                {"entries": self.entries, "errors": self.errors}
+            )
+            return
+        if self.settings.disable or not (self.entries or self.errors):
+            return
+        self.entries.sort(key=lambda e: (e["nodeid"], e["batch_size"], e["name"]))
+        settings = {**self.settings.as_dict(), "workers": self.workers}
+        self.report = build_report(
+            self.entries,
+            collect_environment(),
+            settings,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            plugin_version=__version__,
+            errors=self.errors,
+            warnings=self._warnings(),
+        )
+        if self.settings.report_dir:
+            try:
+                self.written = write_reports(self.report, self.settings.report_dir)
+            except OSError as exc:
+                self.write_error = f"cannot write the report to {self.settings.report_dir!r}: {exc}"
+                if session.exitstatus == 0:
+                    session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _warnings(self) -> list[str]:
+        if self.workers > 1:
+            return [
+                f"measured under pytest-xdist with {self.workers} workers: "
+                "latency was contended by the other workers' tests"
+            ]
+        return []
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is None:
+            return
+        verbosity = self.config.get_verbosity()
+        lines = render_terminal(self.report, verbose=verbosity > 0, quiet=verbosity < 0)
+        if lines:
+            terminalreporter.write_sep("=", "pytest-mlperf")
+            for line in lines:
+                terminalreporter.write_line(line)
+        for path in self.written:
+            terminalreporter.write_line(f"pytest-mlperf: wrote {path}")
+        if self.write_error:
+            terminalreporter.write_line(f"pytest-mlperf: ERROR: {self.write_error}", red=True)

@@ -1,0 +1,47 @@
+"""The table printed at the end of the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .common import COLUMNS, checks_with, row
+
+
+def table(rows: list[list[str]], header: tuple[str, ...]) -> list[str]:
+    widths = [max(len(r[i]) for r in [list(header), *rows]) for i in range(len(header))]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.ljust(w) if i < 2 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return [line(list(header)), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def render_terminal(
+    report: dict[str, Any], *, verbose: bool = False, quiet: bool = False
+) -> list[str]:
+    """Lines for the terminal summary; under -q only broken budgets and errors."""
+    summary = report["summary"]
+    lines: list[str] = []
+    if not quiet:
+        lines += table([row(e) for e in report["results"]], COLUMNS)
+        lines.append("")
+    for nodeid, message in checks_with(report, "fail"):
+        lines.append(f"FAIL {nodeid}: {message}")
+    for nodeid, message in checks_with(report, "inconclusive"):
+        lines.append(f"INCONCLUSIVE {nodeid}: {message}")
+    for error in report.get("errors", []):
+        lines.append(f"ERROR {error['nodeid']}: {error['message']}")
+    for warning in report.get("warnings", []):
+        lines.append(f"WARNING: {warning}")
+    if verbose:
+        lines += [f"pass {nodeid}: {message}" for nodeid, message in checks_with(report, "pass")]
+    if not quiet or summary["verdict"] != "pass":
+        lines.append(
+            f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['checks']} checks, "
+            f"{summary['failed_checks']} failed, {summary['inconclusive_checks']} inconclusive"
+            f" -> {summary['verdict'].upper()}"
+        )
+    return lines

@@ -1,0 +1,213 @@
+"""What a measurement produced: `Check`, `BenchmarkResult`, and their JSON form.
+
+Field names follow the original benchmarker (`latency_p95` in milliseconds, `throughput_rps`
+in rows per second) so that code written against it keeps working.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+PERCENTILE_METHOD = "nearest-rank (numpy.quantile method='inverted_cdf')"
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit applied to one result, with its verdict and a one-line explanation."""
+
+    metric: str  # "p50" | "p90" | "p95" | "p99" | "mean" | "throughput" | "memory"
+    limit: float
+    value: float | None
+    verdict: str  # "pass" | "fail" | "inconclusive"
+    message: str
+    ci: tuple[float | None, float | None] | None = None
+    n: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["ci"] = list(self.ci) if self.ci is not None else None
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Check:
+        ci = data.get("ci")
+        return cls(
+            metric=str(data["metric"]),
+            limit=float(data["limit"]),
+            value=None if data.get("value") is None else float(data["value"]),
+            verdict=str(data["verdict"]),
+            message=str(data["message"]),
+            ci=None if ci is None else (ci[0], ci[1]),
+            n=int(data.get("n", 0)),
+        )
+
+
+@dataclass
+class BenchmarkResult:
+    """Latency (ms), throughput (rows/s) and memory (MB) of one model at one batch size."""
+
+    model_name: str
+    batch_size: int
+    n_samples: int  # timed calls
+    latency_mean: float
+    latency_p50: float
+    latency_p95: float
+    latency_p99: float
+    latency_std: float
+    throughput_rps: float
+    memory_mb: float | None
+    latency_min: float = 0.0
+    latency_max: float = 0.0
+    latency_p90: float = 0.0
+    # Two-sided confidence intervals (ms); a side is None when too few calls bound it.
+    ci: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    confidence: float = 0.95
+    samples_ms: list[float] = field(default_factory=list, repr=False)
+    checks: list[Check] = field(default_factory=list)
+    name: str = ""
+    method: str = "predict"
+    warmup_calls: int = 0
+    elapsed_s: float = 0.0
+    stop_reason: str = ""
+
+    @property
+    def passed(self) -> bool:
+        """True unless a check failed (inconclusive checks do not fail here)."""
+        return all(c.verdict != "fail" for c in self.checks)
+
+    def __str__(self) -> str:
+        def ci_text(metric: str) -> str:
+            lo, hi = self.ci.get(metric, (None, None))
+            if lo is None and hi is None:
+                return ""
+            return f"  [{int(self.confidence * 100)}% CI {_fmt(lo)}, {_fmt(hi)}]"
+
+        memory = "not measured" if self.memory_mb is None else f"{self.memory_mb:.2f} MB"
+        lines = [
+            f"Benchmark: {self.name or self.model_name}",
+            f"  Model: {self.model_name}.{self.method}",
+            f"  Batch size: {self.batch_size}",
+            f"  Timed calls: {self.n_samples} (after {self.warmup_calls} warm-up; "
+            f"stopped: {self.stop_reason or 'n/a'})",
+            "  Latency (ms):",
+            f"    Mean: {self.latency_mean:.3f}{ci_text('mean')}",
+            f"    P50:  {self.latency_p50:.3f}{ci_text('p50')}",
+            f"    P90:  {self.latency_p90:.3f}{ci_text('p90')}",
+            f"    P95:  {self.latency_p95:.3f}{ci_text('p95')}",
+            f"    P99:  {self.latency_p99:.3f}{ci_text('p99')}",
+            f"    Std:  {self.latency_std:.3f}",
+            f"    Min/Max: {self.latency_min:.3f} / {self.latency_max:.3f}",
+            f"  Throughput: {self.throughput_rps:.1f} rows/s",
+            f"  Memory: {memory}",
+        ]
+        lines += [f"  {c.verdict.upper()}: {c.message}" for c in self.checks]
+        return "\n".join(lines)
+
+    def latency_summary(self) -> dict[str, float]:
+        return {
+            "mean": self.latency_mean,
+            "std": self.latency_std,
+            "min": self.latency_min,
+            "p50": self.latency_p50,
+            "p90": self.latency_p90,
+            "p95": self.latency_p95,
+            "p99": self.latency_p99,
+            "max": self.latency_max,
+        }
+
+    def to_record(self, nodeid: str = "", outcome: str = "") -> dict[str, Any]:
+        """The result as one entry of `report.json`'s `results` list (DESIGN.md §6)."""
+        return {
+            "nodeid": nodeid,
+            "name": self.name or self.model_name,
+            "model": self.model_name,
+            "method": self.method,
+            "batch_size": self.batch_size,
+            "n_samples": self.n_samples,
+            "warmup_calls": self.warmup_calls,
+            "elapsed_s": self.elapsed_s,
+            "stop_reason": self.stop_reason,
+            "outcome": outcome,
+            "latency_ms": self.latency_summary(),
+            "ci_ms": {k: list(v) for k, v in self.ci.items()},
+            "confidence": self.confidence,
+            "throughput_rps": self.throughput_rps,
+            "memory_mb": self.memory_mb,
+            "checks": [c.to_dict() for c in self.checks],
+            "samples_ms": list(self.samples_ms),
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> BenchmarkResult:
+        lat = rec["latency_ms"]
+        return cls(
+            model_name=rec["model"],
+            batch_size=int(rec["batch_size"]),
+            n_samples=int(rec["n_samples"]),
+            latency_mean=lat["mean"],
+            latency_p50=lat["p50"],
+            latency_p95=lat["p95"],
+            latency_p99=lat["p99"],
+            latency_std=lat["std"],
+            throughput_rps=rec["throughput_rps"],
+            memory_mb=rec.get("memory_mb"),
+            latency_min=lat["min"],
+            latency_max=lat["max"],
+            latency_p90=lat["p90"],
+            ci={k: (v[0], v[1]) for k, v in rec.get("ci_ms", {}).items()},
+            confidence=rec.get("confidence", 0.95),
+            samples_ms=list(rec.get("samples_ms", [])),
+            checks=[Check.from_dict(c) for c in rec.get("checks", [])],
+            name=rec.get("name", ""),
+            method=rec.get("method", "predict"),
+            warmup_calls=int(rec.get("warmup_calls", 0)),
+            elapsed_s=float(rec.get("elapsed_s", 0.0)),
+            stop_reason=rec.get("stop_reason", ""),
+        )
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+SCHEMA = "pytest-mlperf/1"
+
+
+def build_report(
+    entries: list[dict[str, Any]],
+    environment: dict[str, Any],
+    settings: dict[str, Any],
+    *,
+    created: str,
+    plugin_version: str,
+    errors: list[dict[str, Any]] | None = None,
+    warnings: list[str] | None = None,
+) -> dict[str, Any]:
+    """The report record (DESIGN.md §6) from result entries; renderers read only this."""
+    checks = [c for e in entries for c in e["checks"]]
+    failed = sum(c["verdict"] == "fail" for c in checks)
+    inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
+    errors = errors or []
+    return {
+        "schema": SCHEMA,
+        "created": created,
+        "plugin_version": plugin_version,
+        "environment": environment,
+        "settings": {**settings, "percentile_method": PERCENTILE_METHOD},
+        "results": entries,
+        "costs": [],
+        "comparisons": [],
+        "recommendations": [],
+        "errors": errors,
+        "warnings": warnings or [],
+        "summary": {
+            "benchmarks": len(entries),
+            "checks": len(checks),
+            "failed_checks": failed,
+            "inconclusive_checks": inconclusive,
+            "errors": len(errors),
+            "verdict": "fail" if failed or errors else "pass",
+        },
+    }
