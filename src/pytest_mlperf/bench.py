@@ -145,6 +145,7 @@ class Benchmarker:
     max_time: seconds of timed calls at most per measurement.
     samples: timed calls for a measurement with no latency or throughput limit.
     max_samples: cap on timed calls with limits (default: the end of the look schedule).
+    clock: nanosecond timer; tests pass a fake one to replay seeded latency streams.
     """
 
     warmup: int = 5
@@ -156,6 +157,7 @@ class Benchmarker:
     seed: int = 0
     disable_gc: bool = True
     measure_memory: bool = True
+    clock: Callable[[], int] = field(default=time.perf_counter_ns, repr=False)
     _last_memory_backend: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -204,9 +206,9 @@ class Benchmarker:
             raise _call_error(target, exc, phase) from exc
 
     def _warm_up(self, target: _Target, batches: list[Any]) -> int:
-        deadline = time.perf_counter() + self.warmup_time
+        deadline = self.clock() + int(self.warmup_time * 1e9)
         calls = 0
-        while calls < self.warmup or time.perf_counter() < deadline:
+        while calls < self.warmup or self.clock() < deadline:
             self._call(target, batches[calls % len(batches)], "warm-up")
             calls += 1
         return calls
@@ -220,7 +222,7 @@ class Benchmarker:
         looks = [n for n in judge.looks if n < cap] + [cap]
         samples: list[int] = []
         append = samples.append
-        clock = time.perf_counter_ns
+        clock = self.clock
         fn = target.fn
         count = len(batches)
         deadline = clock() + int(self.max_time * 1e9)
