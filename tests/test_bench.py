@@ -243,3 +243,19 @@ def test_result_text_and_record_round_trip() -> None:
         assert part in text
     again = BenchmarkResult.from_record(result.to_record("t.py::test", "passed"))
     assert again == result
+
+
+def test_drift_during_the_loop_is_reported() -> None:
+    for seed in range(20):
+        bench, model = replay(samples=300, seed=seed)
+        assert bench.benchmark(model, X).warnings == []
+
+    class Slowing(ReplayModel):
+        def predict(self, batch: Any) -> None:
+            super().predict(batch)
+            self.clock.now += len(self.batches) * 20_000  # 20 µs more per call, every call
+
+    clock = FakeClock()
+    bench = Benchmarker(clock=clock, warmup=5, warmup_time=0.0, samples=300, measure_memory=False)
+    (warning,) = bench.benchmark(Slowing(clock, 5.0), X).warnings
+    assert warning.startswith("latency drifted by +")

@@ -22,6 +22,7 @@ from . import stats
 from .judge import Judge
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb
+from .numbers import fmt
 from .results import BenchmarkResult
 
 DEFAULT_SAMPLES = 400  # timed calls when a measurement has no latency or throughput limit
@@ -197,6 +198,7 @@ class Benchmarker:
         result.warmup_calls = warmup_calls
         result.elapsed_s = time.perf_counter() - started
         result.stop_reason = stop_reason
+        result.warnings = stability_warnings(samples_ms)
         return result
 
     def _call(self, target: _Target, batch: Any, phase: str) -> None:
@@ -316,6 +318,34 @@ class Sweep:
 
     def __len__(self) -> int:
         return len(self.results)
+
+
+DRIFT_LIMIT = 0.10  # medians of the first and last third may differ this much without a warning
+
+
+def stability_warnings(samples_ms: np.ndarray) -> list[str]:
+    """Say so when the machine visibly changed speed during the timed loop.
+
+    The medians of the first and last third must differ by more than 10% *and* their 99%
+    confidence intervals must not overlap, so ordinary sampling noise never warns.
+    """
+    third = len(samples_ms) // 3
+    if third < 20:
+        return []
+    first, last = np.sort(samples_ms[:third]), np.sort(samples_ms[-third:])
+    lo1, hi1 = stats.percentile_ci(first, 0.5, 0.99)
+    lo2, hi2 = stats.percentile_ci(last, 0.5, 0.99)
+    m1, m2 = stats.percentile(first, 0.5), stats.percentile(last, 0.5)
+    change = m2 / m1 - 1 if m1 > 0 else 0.0
+    apart = (lo2 is not None and hi1 is not None and lo2 > hi1) or (
+        lo1 is not None and hi2 is not None and lo1 > hi2
+    )
+    if abs(change) <= DRIFT_LIMIT or not apart:
+        return []
+    return [
+        f"latency drifted by {change:+.0%} during the measurement (median {fmt(m1)} ms in the "
+        f"first third of the calls, {fmt(m2)} ms in the last): the machine's speed changed"
+    ]
 
 
 def summarize(

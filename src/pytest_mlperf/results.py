@@ -71,6 +71,7 @@ class BenchmarkResult:
     warmup_calls: int = 0
     elapsed_s: float = 0.0
     stop_reason: str = ""
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -103,6 +104,7 @@ class BenchmarkResult:
             f"  Memory: {memory}",
         ]
         lines += [f"  {c.verdict.upper()}: {c.message}" for c in self.checks]
+        lines += [f"  WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def latency_summary(self) -> dict[str, float]:
@@ -136,6 +138,7 @@ class BenchmarkResult:
             "throughput_rps": self.throughput_rps,
             "memory_mb": self.memory_mb,
             "checks": [c.to_dict() for c in self.checks],
+            "warnings": list(self.warnings),
             "samples_ms": list(self.samples_ms),
         }
 
@@ -165,6 +168,7 @@ class BenchmarkResult:
             warmup_calls=int(rec.get("warmup_calls", 0)),
             elapsed_s=float(rec.get("elapsed_s", 0.0)),
             stop_reason=rec.get("stop_reason", ""),
+            warnings=list(rec.get("warnings", [])),
         )
 
 
