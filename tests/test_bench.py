@@ -40,8 +40,11 @@ class FakeClock:
 class ReplayModel:
     """Each predict call advances the clock by the next seeded lognormal latency."""
 
-    def __init__(self, clock: FakeClock, median_ms: float, seed: int = 0, sigma: float = 0.3):
+    def __init__(
+        self, clock: FakeClock, median_ms: float, seed: int = 0, sigma: float = 0.3, per_row_ms=0.0
+    ):
         self.clock = clock
+        self.per_row_ms = per_row_ms
         self.rng = np.random.default_rng(seed)
         self.median_ms = median_ms
         self.sigma = sigma
@@ -57,7 +60,7 @@ class ReplayModel:
         self.batches.append(batch)
         self.gc_enabled.append(gc.isenabled())
         self.filters.append(len(warnings.filters))
-        draw = self.median_ms * self.rng.lognormal(0.0, self.sigma)
+        draw = self.median_ms * self.rng.lognormal(0.0, self.sigma) + self.per_row_ms * len(batch)
         self.clock.now += int(draw * 1e6)
 
 
@@ -233,6 +236,29 @@ def test_sweep_recommends_the_fastest_batch_within_limits() -> None:
     assert sweep.best_batch_size == 8  # same latency per call, 8x the rows
     bench, model = replay(median_ms=1.0)
     assert bench.sweep(model, X, (1, 8), limits=[Limit("p95", 0.1)]).best_batch_size is None
+
+
+def test_sweep_stops_when_throughput_flattens() -> None:
+    clock = FakeClock()
+    model = ReplayModel(clock, 1.0, sigma=0.01, per_row_ms=1.0)  # 1 ms + 1 ms per row
+    bench = Benchmarker(clock=clock, warmup=1, warmup_time=0.0, samples=30, measure_memory=False)
+    big = np.vstack([X] * 3)
+    sweep = bench.sweep(model, big, batch_sizes=[2**i for i in range(10)])
+    assert [r.batch_size for r in sweep] == [1, 2, 4, 8, 16, 32, 64, 128, 256]
+    assert sweep.stop_reason.startswith("throughput flattened")
+    curve = sweep.to_dict()["curve"]
+    assert [point["batch_size"] for point in curve] == [r.batch_size for r in sweep]
+    assert sweep.best_batch_size == 256
+
+
+def test_sweep_stops_at_the_first_broken_latency_limit() -> None:
+    clock = FakeClock()
+    model = ReplayModel(clock, 1.0, sigma=0.01, per_row_ms=1.0)
+    bench = Benchmarker(clock=clock, warmup=1, warmup_time=0.0, measure_memory=False)
+    sweep = bench.sweep(model, X, batch_sizes=(1, 4, 16, 64), limits=[Limit("p95", 10.0)])
+    assert [r.batch_size for r in sweep] == [1, 4, 16]
+    assert sweep.stop_reason == "latency limit crossed at batch 16"
+    assert sweep.best_batch_size == 4
 
 
 def test_result_text_and_record_round_trip() -> None:

@@ -25,6 +25,7 @@ from .memory import peak_call_memory_mb
 from .numbers import fmt
 from .results import BenchmarkResult
 
+LATENCY_METRICS = (*PERCENTILES, "mean")
 DEFAULT_SAMPLES = 400  # timed calls when a measurement has no latency or throughput limit
 MAX_DISTINCT_BATCHES = 4096  # batches prepared up front and then cycled
 
@@ -281,15 +282,46 @@ class Benchmarker:
         method: str = "predict",
         name: str | None = None,
         limits: Sequence[Limit] = (),
+        early_stop: bool = True,
     ) -> Sweep:
-        """Measure each batch size; recommend the fastest in rows/s that meets the limits."""
-        if not batch_sizes:
+        """Measure growing batch sizes; recommend the most rows/s that meets the latency limits.
+
+        With `early_stop`, the sweep ends at the first batch size whose latency limit fails
+        (larger batches are slower per call) or once the throughput has flattened: the best of
+        the last four points is less than 5% above the first of them (Triton model analyzer).
+        """
+        sizes = sorted(set(batch_sizes))
+        if not sizes:
             raise BenchmarkError("batch_sizes is empty")
-        results = [
-            self.benchmark(model, X, batch_size=bs, method=method, name=name, limits=limits)
-            for bs in batch_sizes
-        ]
-        return Sweep(results)
+        sweep = Sweep([], requested=sizes)
+        for bs in sizes:
+            result = self.benchmark(
+                model, X, batch_size=bs, method=method, name=name, limits=limits
+            )
+            sweep.results.append(result)
+            if early_stop:
+                sweep.stop_reason = _sweep_stop_reason(sweep.results)
+                if sweep.stop_reason:
+                    break
+        return sweep
+
+
+FLAT_GAIN = 0.05  # Triton's THROUGHPUT_MINIMUM_GAIN
+FLAT_WINDOW = 4
+
+
+def _sweep_stop_reason(results: list[BenchmarkResult]) -> str:
+    last = results[-1]
+    if any(c.verdict == "fail" for c in last.checks if c.metric in LATENCY_METRICS):
+        return f"latency limit crossed at batch {last.batch_size}"
+    if len(results) >= FLAT_WINDOW:
+        window = [r.throughput_rps for r in results[-FLAT_WINDOW:]]
+        if max(window[1:]) < (1 + FLAT_GAIN) * window[0]:
+            return (
+                f"throughput flattened: less than {FLAT_GAIN:.0%} gain over the last "
+                f"{FLAT_WINDOW} batch sizes"
+            )
+    return ""
 
 
 @dataclass
@@ -297,6 +329,8 @@ class Sweep:
     """The results of a batch-size sweep and the recommended batch size."""
 
     results: list[BenchmarkResult]
+    requested: list[int] = field(default_factory=list)
+    stop_reason: str = ""
 
     @property
     def best(self) -> BenchmarkResult | None:
@@ -304,7 +338,7 @@ class Sweep:
         eligible = [
             r
             for r in self.results
-            if all(c.verdict == "pass" for c in r.checks if c.metric not in ("throughput",))
+            if all(c.verdict == "pass" for c in r.checks if c.metric in LATENCY_METRICS)
         ]
         return max(eligible, key=lambda r: r.throughput_rps, default=None)
 
@@ -318,6 +352,26 @@ class Sweep:
 
     def __len__(self) -> int:
         return len(self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The batch-size curve for the report: rows/s and p95 against batch size."""
+        first = self.results[0] if self.results else None
+        return {
+            "name": first.name if first else "",
+            "model": first.model_name if first else "",
+            "requested": list(self.requested),
+            "curve": [
+                {
+                    "batch_size": r.batch_size,
+                    "throughput_rps": r.throughput_rps,
+                    "latency_p95": r.latency_p95,
+                    "verdict": "fail" if not r.passed else "pass",
+                }
+                for r in self.results
+            ],
+            "best_batch_size": self.best_batch_size,
+            "stop_reason": self.stop_reason or "all batch sizes measured",
+        }
 
 
 DRIFT_LIMIT = 0.10  # medians of the first and last third may differ this much without a warning
