@@ -1,19 +1,206 @@
-"""The `pytest-mlperf` console script: work outside a test run."""
+"""The `pytest-mlperf` console script: work outside a test run.
+
+Each sub-command registers itself in `build_parser` with a `handler`; `main` dispatches to it
+and turns usage errors into exit status 2 with one clear line (no traceback). Exit status 1
+means what the command checked failed (e.g. a broken budget), so CI can gate on it.
+"""
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+import json
+import math
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .cost import (
+    TIER_GROUPS,
+    TIER_NAMES,
+    CostConfig,
+    CostConfigError,
+    Workload,
+    check_budget,
+    estimate_workload,
+    load_cost_config,
+)
+from .cost.estimate import SCHEMA as COST_SCHEMA
+from .report.cost import cost_markdown, cost_terminal_lines
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+Handler = Callable[[argparse.Namespace], int]
+
+
+class UsageError(Exception):
+    """Bad input on the command line or in a file it names: exit status 2."""
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+# Flags that map one-to-one onto cost assumptions: flag name -> (type, help).
+_ASSUMPTION_FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
+    "requests_per_month": (_number, "requests (calls of batch-size rows) per month"),
+    "peak_to_average": (_number, "peak-to-average traffic ratio (default 3)"),
+    "peak_hours": (_number, "hours a day at peak (default 8)"),
+    "target_utilization": (_number, "target utilisation of replicas (0.6 Cloud Run, 0.7 others)"),
+    "min_replicas": (_integer, "minimum replicas (0 pay-per-request, 1 others)"),
+    "speed_factor": (_number, "target latency / CI latency (default 1)"),
+    "memory_headroom": (_number, "memory multiplier over the measured peak (default 1.25)"),
+    "base_memory_mb": (_number, "resident memory of the loaded model and runtime (default 0)"),
+    "region": (str, "AWS region of the price table (default us-east-1)"),
+    "arch": (str, "x86_64, arm64 or any (default x86_64)"),
+    "strategy": (str, "cost, speed or balanced (default cost)"),
+    "balanced_weight": (_number, "weight of cost in the balanced strategy, 0..1 (default 0.5)"),
+    "latency_limit_ms": (_number, "p95 limit in ms: tiers predicted above it are not eligible"),
+    "container_vcpu": (_number, "vCPU per container, pod or Cloud Run instance (default 1)"),
+    "response_bytes": (_number, "bytes sent back per request, for egress (default 0)"),
+}
+
+
+def _add_cost(commands: Any) -> None:
+    parser = commands.add_parser(
+        "cost",
+        help="estimate monthly cost per infrastructure tier from measured figures",
+        description="Estimate what serving a model costs per month on each tier, from its "
+        "measured latency, memory and throughput, without a test run. Reads assumptions and "
+        "price overrides from --config (default: ./pyproject.toml when it exists).",
+    )
+    measured = parser.add_argument_group("measured figures (per request = one call)")
+    measured.add_argument("--p95-ms", type=_number, required=True, help="p95 latency, ms")
+    measured.add_argument("--mean-ms", type=_number, help="mean latency, ms (default: p95)")
+    measured.add_argument("--memory-mb", type=_number, help="peak extra memory of one call, MB")
+    measured.add_argument("--throughput-rps", type=_number, help="measured rows per second")
+    measured.add_argument("--batch-size", type=_integer, default=1, help="rows per call")
+    measured.add_argument("--name", default="", help="label for the model in the output")
+    assumed = parser.add_argument_group("assumptions (override --config)")
+    for key, (kind, text) in _ASSUMPTION_FLAGS.items():
+        assumed.add_argument("--" + key.replace("_", "-"), dest=key, type=kind, help=text)
+    assumed.add_argument(
+        "--tiers",
+        help=f"comma-separated tiers or groups to consider ({', '.join(TIER_NAMES)}; "
+        f"groups {', '.join(TIER_GROUPS)})",
+    )
+    assumed.add_argument(
+        "--free-tier",
+        dest="apply_free_tier",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="take the providers' monthly free tiers off (default: off)",
+    )
+    assumed.add_argument(
+        "--gpu",
+        dest="gpu",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the model needs a GPU",
+    )
+    parser.add_argument("--config", help="pyproject.toml or a TOML file with [cost]/[pricing]")
+    parser.add_argument("--tier", help="tier (or group) to check the budget on")
+    parser.add_argument("--max-monthly-usd", type=_number, help="fail (exit 1) above this")
+    parser.add_argument("--warn-monthly-usd", type=_number, help="warn above this")
+    parser.add_argument(
+        "--format", choices=("table", "json", "markdown"), default="table", help="output format"
+    )
+    parser.add_argument("--verbose", "-v", action="store_true", help="show line items")
+    parser.set_defaults(handler=run_cost)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytest-mlperf", description="pytest-mlperf tools for work outside a test run."
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_cost(commands)
     return parser
 
 
+def _config(args: argparse.Namespace) -> CostConfig:
+    path = args.config
+    if path is None and Path("pyproject.toml").is_file():
+        path = "pyproject.toml"
+    config = load_cost_config(path)
+    overrides: dict[str, Any] = {
+        key: getattr(args, key)
+        for key in (*_ASSUMPTION_FLAGS, "apply_free_tier", "gpu")
+        if getattr(args, key) is not None
+    }
+    if args.tiers is not None:
+        overrides["tiers"] = [t.strip() for t in args.tiers.split(",") if t.strip()]
+    return config.with_overrides(overrides, where="command line")
+
+
+def run_cost(args: argparse.Namespace) -> int:
+    """Estimate, print, and judge the budget: 1 when --max-monthly-usd is broken."""
+    config = _config(args)
+    for flag in ("p95_ms", "mean_ms", "throughput_rps", "max_monthly_usd", "warn_monthly_usd"):
+        value = getattr(args, flag)
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise CostConfigError(
+                f"command line: --{flag.replace('_', '-')}: expected a number above 0, "
+                f"got {value:g}"
+            )
+    if args.memory_mb is not None and not (math.isfinite(args.memory_mb) and args.memory_mb >= 0):
+        raise CostConfigError(
+            f"command line: --memory-mb: expected 0 or more, got {args.memory_mb:g}"
+        )
+    workload = Workload(
+        mean_ms=args.mean_ms if args.mean_ms is not None else args.p95_ms,
+        p95_ms=args.p95_ms,
+        memory_mb=args.memory_mb,
+        throughput_rps=args.throughput_rps,
+        batch_size=args.batch_size,
+        name=args.name,
+    )
+    entry = {
+        "schema": COST_SCHEMA,
+        **estimate_workload(workload, config.assumptions, config.prices),
+        "config": config.source,
+    }
+    verdict = None
+    if args.max_monthly_usd is not None or args.warn_monthly_usd is not None:
+        verdict, message = check_budget(
+            entry, args.max_monthly_usd, args.tier, args.warn_monthly_usd
+        )
+        entry["budget"] = {"verdict": verdict, "message": message}
+    elif args.tier is not None:
+        raise CostConfigError("command line: --tier needs --max-monthly-usd or --warn-monthly-usd")
+    if args.format == "json":
+        print(json.dumps(entry, indent=2, allow_nan=False))
+    elif args.format == "markdown":
+        print(cost_markdown([entry]))
+    else:
+        print("\n".join(cost_terminal_lines([entry], verbose=args.verbose)))
+        if config.source:
+            print(f"config: {config.source}")
+    if verdict is not None and args.format != "json":
+        print(f"budget {verdict.upper()}: {entry['budget']['message']}")
+    return EXIT_FAILED if verdict == "fail" else EXIT_OK
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    raise SystemExit(f"unknown command {args.command!r}")
+    """Run one sub-command; exit status 0 ok, 1 check failed, 2 bad input."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except (CostConfigError, UsageError) as exc:
+        print(f"pytest-mlperf {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
