@@ -49,7 +49,14 @@ class Settings:
 def _report_dir(value: Any) -> str | None:
     if value in (None, "", False):
         return None
-    return str(value)
+    text = str(value)
+    if "::" in text or text.endswith(".py"):
+        # `pytest --mlperf-report tests/test_x.py` takes the test path as the folder
+        raise SettingsError(
+            f"--mlperf-report got {text!r}, which looks like a test path, not a folder: "
+            "write --mlperf-report=DIR, or put the test paths before --mlperf-report"
+        )
+    return text
 
 
 def _boolean(name: str, value: Any) -> bool:

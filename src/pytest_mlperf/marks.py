@@ -7,8 +7,10 @@ for that test instead of a crash of the whole session.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -94,15 +96,22 @@ def parse_marker(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> l
         )
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
+        guesses = [m for key in unknown for m in difflib.get_close_matches(key, accepted, 1)]
+        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
         raise MarkerError(
-            f"{where}: unknown argument {', '.join(unknown)}; accepted: {', '.join(accepted)}"
+            f"{where}: unknown argument {', '.join(unknown)}{hint}; accepted: {', '.join(accepted)}"
         )
     for key, value in kwargs.items():
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        # numbers.Real admits NumPy scalars (np.int64 is not an int); bool is not a limit
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise MarkerError(f"{where}: {key} must be a number, got {value!r}")
-        if not math.isfinite(value) or value <= 0:
+        try:
+            number = float(value)
+        except OverflowError:  # an int too large for a float
+            number = math.inf
+        if not math.isfinite(number) or number <= 0:
             raise MarkerError(f"{where}: {key} must be a positive finite number, got {value!r}")
     if all(kwargs.get(key) is None for key in accepted):
         raise MarkerError(f"{where} needs at least one limit: {', '.join(accepted)}")

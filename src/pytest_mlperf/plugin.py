@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import numbers
 import os
+import sys
 import warnings
-from collections.abc import Callable, Generator, Sequence
-from datetime import datetime, timezone
+from collections.abc import Callable, Generator, Iterable, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
@@ -29,7 +31,7 @@ from .config import (
 )
 from .env import collect_environment
 from .marks import MARKERS, Limit, MarkerError, marker_help, parse_marker
-from .report import write_reports
+from .report import append_step_summary, write_reports
 from .report.terminal import render_terminal
 from .results import BenchmarkResult, build_report
 
@@ -105,14 +107,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
     def lookup(name: str) -> Any:
         value = config.getoption(f"mlperf_{name}")
-        return config.getini(f"mlperf_{name}") if value is None else value
+        if value is not None:
+            return value
+        try:
+            value = config.getini(f"mlperf_{name}")
+        except (ValueError, pytest.UsageError) as exc:  # pytest's conversion of a typed value
+            raise SettingsError(f"mlperf_{name}: {exc}") from None
+        if name == "report" and value:
+            # like pytest's cache_dir: an ini path is relative to the rootdir, not the cwd
+            value = str(config.rootpath / str(value))
+        return value
 
     try:
         settings = Settings.from_lookup(lookup)
     except SettingsError as exc:
         raise pytest.UsageError(f"pytest-mlperf: {exc}") from None
     is_worker = hasattr(config, "workerinput")
-    if settings.report_dir and not is_worker:
+    if settings.report_dir and not settings.disable and not is_worker:
         _check_writable(settings.report_dir)
     config.pluginmanager.register(Manager(config, settings), PLUGIN_NAME)
 
@@ -161,9 +172,14 @@ class ModelBench:
         **overrides: Any,
     ) -> BenchmarkResult:
         """Measure `model.method` on batches of `batch_size` rows of X and check the markers."""
+        batch_size = _integer(batch_size)
         if self._manager.settings.disable:
             return self._run_once(model, X, batch_size, method, name)
-        bench = self._make(overrides)
+        return self._measure(self._make(overrides), model, X, batch_size, method, name)
+
+    def _measure(
+        self, bench: Benchmarker, model: Any, X: Any, batch_size: int, method: str, name: str | None
+    ) -> BenchmarkResult:
         result = self._guard(
             lambda: bench.benchmark(
                 model, X, batch_size=batch_size, method=method, name=name, limits=self.limits
@@ -183,21 +199,22 @@ class ModelBench:
         **overrides: Any,
     ) -> Sweep:
         """Measure each batch size; `.best_batch_size` has the most rows/s within the limits."""
+        sizes = _batch_sizes(batch_sizes)
         if self._manager.settings.disable:
-            return Sweep([self._run_once(model, X, bs, method, name) for bs in batch_sizes])
+            return Sweep([self._run_once(model, X, bs, method, name) for bs in sizes])
         bench = self._make(overrides)
-        sweep = self._guard(
-            lambda: bench.sweep(model, X, batch_sizes, method=method, name=name, limits=self.limits)
-        )
-        for result in sweep:
-            self._record(result)
-        return sweep
+        # each size is recorded as it is measured: a later size's error loses nothing
+        return Sweep([self._measure(bench, model, X, size, method, name) for size in sizes])
+
+    # pytest.fail is called outside the `except` blocks: inside, the report would also show
+    # the caught exception as "During handling of the above exception, another exception...".
 
     def _make(self, overrides: dict[str, Any]) -> Benchmarker:
         try:
             return self.benchmarker(**overrides)
         except (TypeError, ValueError) as exc:
-            pytest.fail(f"model_bench: bad setting: {exc}", pytrace=False)
+            message = f"model_bench: bad setting: {exc}"
+        pytest.fail(message, pytrace=False)
 
     def _guard(self, measure: Callable[[], T]) -> T:
         try:
@@ -206,7 +223,8 @@ class ModelBench:
             self._manager.errors.append({"nodeid": self._item.nodeid, "message": str(exc)})
             if isinstance(exc, ModelCallError):
                 raise  # keep the model's own traceback
-            pytest.fail(f"model_bench: {exc}", pytrace=False)
+            message = f"model_bench: {exc}"
+        pytest.fail(message, pytrace=False)
 
     def _run_once(
         self, model: Any, X: Any, batch_size: int, method: str, name: str | None
@@ -224,14 +242,54 @@ class ModelBench:
         if undecided and self._manager.settings.inconclusive == "warn":
             for check in undecided:
                 warnings.warn(
-                    MlperfInconclusiveWarning(f"inconclusive: {check.message}"), stacklevel=3
+                    MlperfInconclusiveWarning(f"inconclusive: {check.message}"),
+                    stacklevel=_user_stacklevel(),
                 )
+
+
+def _user_stacklevel() -> int:
+    """`stacklevel` for a warning raised in the caller: the first frame outside this module,
+    so that the warning names the line of the test that called model_bench."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and frame.f_code.co_filename == __file__:
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+def _integer(value: Any) -> Any:
+    """NumPy integers (from np.arange, an array of sizes) as int; anything else unchanged."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        return int(value)
+    return value
+
+
+def _batch_sizes(value: Any) -> list[Any]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        pytest.fail(
+            f"model_bench.sweep: batch_sizes must be a sequence such as (1, 8, 32), got {value!r}",
+            pytrace=False,
+        )
+    sizes = [_integer(size) for size in value]
+    if not sizes:
+        pytest.fail("model_bench.sweep: batch_sizes is empty", pytrace=False)
+    return sizes
 
 
 @pytest.fixture
 def model_bench(request: pytest.FixtureRequest) -> ModelBench:
     """Measure a model's inference latency, throughput and memory; see pytest-mlperf docs."""
     return ModelBench(request.node, _manager(request.config))
+
+
+def item_limits(item: pytest.Item) -> list[Limit]:
+    """Every marker's limits; where a test, its class and its module limit the same metric,
+    the closest marker wins (a test may relax or tighten its module's budget)."""
+    chosen: dict[str, Limit] = {}
+    for name in MARKERS:
+        for mark in item.iter_markers(name):  # closest first
+            for limit in parse_marker(name, mark.args, mark.kwargs):
+                chosen.setdefault(limit.metric, limit)
+    return list(chosen.values())
 
 
 class Manager:
@@ -246,19 +304,17 @@ class Manager:
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.write_error: str | None = None
+        self.summary_error: str | None = None
 
     # -- collection: validate markers once, remember the limits --------------------------
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         for item in items:
-            limits: list[Limit] = []
             try:
-                for name in MARKERS:
-                    for mark in item.iter_markers(name):
-                        limits += parse_marker(name, mark.args, mark.kwargs)
+                limits = item_limits(item)
             except MarkerError as exc:
-                item.stash[MARKER_ERROR_KEY] = f"{item.nodeid}: {exc}"
+                item.stash[MARKER_ERROR_KEY] = f"invalid marker: {exc}"
                 continue
             if limits:
                 item.stash[LIMITS_KEY] = limits
@@ -267,7 +323,7 @@ class Manager:
         error = item.stash.get(MARKER_ERROR_KEY, None)
         if error is not None:
             self.errors.append({"nodeid": item.nodeid, "message": error})
-            pytest.fail(f"pytest-mlperf: invalid marker: {error}", pytrace=False)
+            pytest.fail(f"pytest-mlperf: {item.nodeid}: {error}", pytrace=False)
 
     # -- verdicts: flip the reports of tests whose limits broke --------------------------
 
@@ -308,7 +364,8 @@ class Manager:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
-        self.workers += 1
+        count = getattr(node, "workerinput", {}).get("workercount")
+        self.workers = max(self.workers, count) if isinstance(count, int) else self.workers + 1
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
         if payload:
             data = json.loads(payload)
@@ -333,7 +390,7 @@ class Manager:
             self.entries,
             collect_environment(),
             settings,
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
             plugin_version=__version__,
             errors=self.errors,
             warnings=self._warnings(),
@@ -341,10 +398,15 @@ class Manager:
         if self.settings.report_dir:
             try:
                 self.written = write_reports(self.report, self.settings.report_dir)
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # ValueError: a non-finite number in the JSON
                 self.write_error = f"cannot write the report to {self.settings.report_dir!r}: {exc}"
                 if session.exitstatus == 0:
                     session.exitstatus = pytest.ExitCode.TESTS_FAILED
+                return
+            try:
+                append_step_summary(self.report)
+            except OSError as exc:  # the report itself is written: say so, do not fail the run
+                self.summary_error = f"cannot append the report to $GITHUB_STEP_SUMMARY: {exc}"
 
     def _warnings(self) -> list[str]:
         if self.workers > 1:
@@ -367,3 +429,7 @@ class Manager:
             terminalreporter.write_line(f"pytest-mlperf: wrote {path}")
         if self.write_error:
             terminalreporter.write_line(f"pytest-mlperf: ERROR: {self.write_error}", red=True)
+        if self.summary_error:
+            terminalreporter.write_line(
+                f"pytest-mlperf: WARNING: {self.summary_error}", yellow=True
+            )

@@ -26,14 +26,18 @@ def atomic_write(path: str, text: str) -> None:
 
 
 def write_reports(report: dict[str, Any], directory: str) -> list[str]:
-    """Write report.json and report.md; append the Markdown to $GITHUB_STEP_SUMMARY if set."""
+    """Write report.json and report.md; return their paths."""
     json_path = os.path.join(directory, "report.json")
     md_path = os.path.join(directory, "report.md")
-    markdown = render_markdown(report)
     atomic_write(json_path, json.dumps(report, indent=2, allow_nan=False) + "\n")
-    atomic_write(md_path, markdown)
+    atomic_write(md_path, render_markdown(report))
+    return [json_path, md_path]
+
+
+def append_step_summary(report: dict[str, Any]) -> str | None:
+    """Append the Markdown to $GITHUB_STEP_SUMMARY when it is set; return that path."""
     summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
-            fh.write(markdown + "\n")
-    return [json_path, md_path]
+            fh.write(render_markdown(report) + "\n")
+    return summary or None

@@ -25,7 +25,7 @@ def render_terminal(
     """Lines for the terminal summary; under -q only broken budgets and errors."""
     summary = report["summary"]
     lines: list[str] = []
-    if not quiet:
+    if not quiet and report["results"]:
         lines += table([row(e) for e in report["results"]], COLUMNS)
         lines.append("")
     for nodeid, message in checks_with(report, "fail"):
