@@ -147,7 +147,7 @@ BAD_CALLS = {
     "sweep_empty": ("model_bench.sweep(lr, X, batch_sizes=())", "*batch_sizes is empty"),
     "sweep_not_sizes": (
         "model_bench.sweep(lr, X, batch_sizes=8)",
-        "*model_bench.sweep: batch_sizes must be a sequence such as (1, 8, 32), got 8",
+        "*model_bench: batch_sizes must be a sequence such as (1, 8, 32), got 8",
     ),
 }
 

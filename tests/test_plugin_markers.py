@@ -122,6 +122,7 @@ def test_sweep_reports_every_batch_size_and_recommends_one(suite: Suite) -> None
         def test_sweep_nothing_fits(model_bench):
             sweep = model_bench.sweep(tree, X, batch_sizes=[1, 2])
             assert sweep.best_batch_size is None
+            assert sweep.stop_reason == "latency limit crossed at batch 1"
 
         def test_sweep_without_limits(model_bench):
             assert model_bench.sweep(noop, X, batch_sizes=(2,)).best_batch_size == 2
@@ -130,14 +131,13 @@ def test_sweep_reports_every_batch_size_and_recommends_one(suite: Suite) -> None
     result = suite.run("--mlperf-report=out")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.re_match_lines(
-        [
-            rf"p95 latency {NUM} ms {CI} > limit 1e-06 ms \(DecisionTreeClassifier, batch={bs}, "
-            for bs in (1, 2)
-        ]
+        [rf"p95 latency {NUM} ms {CI} > limit 1e-06 ms \(DecisionTreeClassifier, batch=1, "]
     )
     verdicts = suite.verdicts(suite.report())
     assert verdicts["test_sweep"] == [(1, "p95", "pass"), (4, "p95", "pass"), (16, "p95", "pass")]
-    assert verdicts["test_sweep_nothing_fits"] == [(1, "p95", "fail"), (2, "p95", "fail")]
+    assert verdicts["test_sweep_nothing_fits"] == [(1, "p95", "fail")]  # stopped at batch 1
+    (sweep,) = [s for s in suite.report()["sweeps"] if s["nodeid"].endswith("nothing_fits")]
+    assert [point["batch_size"] for point in sweep["curve"]] == [1]
     assert verdicts["test_sweep_without_limits"] == []  # measured and reported, nothing checked
 
 

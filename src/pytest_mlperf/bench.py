@@ -8,10 +8,11 @@ batch, storing the sample, looking at the verdicts) happens outside it.
 from __future__ import annotations
 
 import gc
+import numbers
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -100,13 +101,29 @@ def take_rows(X: Any, idx: np.ndarray) -> Any:
     return X[idx]
 
 
+def as_batch_size(value: Any) -> int:
+    """A positive whole number of rows; NumPy integers are welcome, bools and floats are not."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and int(value) >= 1:
+        return int(value)
+    raise BenchmarkError(f"batch_size must be a positive integer, got {value!r}")
+
+
+def as_batch_sizes(value: Any) -> list[int]:
+    """Sorted distinct batch sizes from any iterable of integers (a tuple, a NumPy array)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise BenchmarkError(f"batch_sizes must be a sequence such as (1, 8, 32), got {value!r}")
+    sizes = sorted({as_batch_size(size) for size in value})
+    if not sizes:
+        raise BenchmarkError("batch_sizes is empty")
+    return sizes
+
+
 def make_batches(X: Any, batch_size: int, seed: int) -> list[Any]:
     """Batches of `batch_size` rows, in a seeded shuffled order so caches do not flatter."""
     rows = n_rows(X)
     if rows == 0:
         raise BenchmarkError("X is empty: there is nothing to predict on")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise BenchmarkError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = as_batch_size(batch_size)
     if batch_size > rows:
         raise BenchmarkError(f"batch_size={batch_size} is larger than the {rows} rows of X")
     order = np.random.default_rng(seed).permutation(rows)
@@ -122,19 +139,29 @@ def _call_error(target: _Target, exc: Exception, phase: str) -> ModelCallError:
 
 @contextmanager
 def quiet_interpreter(disable_gc: bool) -> Iterator[None]:
-    """GC off and tracing/profiling hooks paused while timing; the user's warning filters stay."""
+    """GC off and tracing/profiling hooks paused while timing; the user's warning filters stay.
+
+    A hook is paused only when it can be put back: `sys.getprofile()` under cProfile returns
+    the profiler object, which `sys.setprofile` does not accept, so such hooks stay on.
+    """
     trace, profile = sys.gettrace(), sys.getprofile()
+    pause_trace = trace is not None and callable(trace)
+    pause_profile = profile is not None and callable(profile)
     gc_was_enabled = gc.isenabled()
     if disable_gc:
         gc.collect()
         gc.disable()
-    sys.settrace(None)
-    sys.setprofile(None)
+    if pause_trace:
+        sys.settrace(None)
+    if pause_profile:
+        sys.setprofile(None)
     try:
         yield
     finally:
-        sys.settrace(trace)
-        sys.setprofile(profile)
+        if pause_trace:
+            sys.settrace(trace)
+        if pause_profile:
+            sys.setprofile(profile)
         if gc_was_enabled:
             gc.enable()
 
@@ -193,7 +220,7 @@ class Benchmarker:
         label = target.name
         result = summarize(samples_ms, label, batch_size, self.confidence)
         result.memory_mb = memory_mb
-        result.checks = judge.checks(samples_ms, memory_mb, label)
+        result.checks = judge.checks(samples_ms, memory_mb, label, stop_reason)
         result.name = name or label
         result.method = target.method
         result.warmup_calls = warmup_calls
@@ -283,22 +310,24 @@ class Benchmarker:
         name: str | None = None,
         limits: Sequence[Limit] = (),
         early_stop: bool = True,
+        on_result: Callable[[BenchmarkResult], None] | None = None,
     ) -> Sweep:
         """Measure growing batch sizes; recommend the most rows/s that meets the latency limits.
 
         With `early_stop`, the sweep ends at the first batch size whose latency limit fails
         (larger batches are slower per call) or once the throughput has flattened: the best of
         the last four points is less than 5% above the first of them (Triton model analyzer).
+        `on_result` sees each result as soon as it is measured (a later size may still fail).
         """
-        sizes = sorted(set(batch_sizes))
-        if not sizes:
-            raise BenchmarkError("batch_sizes is empty")
+        sizes = as_batch_sizes(batch_sizes)
         sweep = Sweep([], requested=sizes)
         for bs in sizes:
             result = self.benchmark(
                 model, X, batch_size=bs, method=method, name=name, limits=limits
             )
             sweep.results.append(result)
+            if on_result is not None:
+                on_result(result)
             if early_stop:
                 sweep.stop_reason = _sweep_stop_reason(sweep.results)
                 if sweep.stop_reason:

@@ -90,13 +90,27 @@ class Judge:
             return self.batch_size * 1000.0 / limit.value
         return limit.value
 
-    def checks(self, samples_ms: np.ndarray, memory_mb: float | None, label: str) -> list[Check]:
+    def checks(
+        self, samples_ms: np.ndarray, memory_mb: float | None, label: str, stop_reason: str = ""
+    ) -> list[Check]:
         """The verdicts as `Check`s; `label` names the model, e.g. 'LogisticRegression'."""
-        out = [self._time_check(s, samples_ms, label) for s in self.states]
+        out = [self._time_check(s, samples_ms, label, stop_reason) for s in self.states]
         out += [self._memory_check(lim, memory_mb, label) for lim in self.memory_limits]
         return out
 
-    def _time_check(self, state: _State, samples_ms: np.ndarray, label: str) -> Check:
+    def _fewest_calls_to_pass(self, limit: Limit) -> int:
+        """The first look at which this limit could PASS at all (p95: 100 calls, p99: 500)."""
+        if limit.quantile is None:
+            return min(self.states[0].looks) if self.states else 0
+        design = self.designs[limit.metric]
+        return next(
+            (n for n, k in zip(design.looks, design.pass_max_k, strict=True) if k >= 0),
+            design.looks[-1],
+        )
+
+    def _time_check(
+        self, state: _State, samples_ms: np.ndarray, label: str, stop_reason: str
+    ) -> Check:
         lim, n = state.limit, state.n
         seen = np.sort(samples_ms[:n])
         level = f"{round(self.confidence * 100):d}% CI"
@@ -118,7 +132,14 @@ class Judge:
         figure = f"{what} {fmt(value)} {unit} [{level} {fmt(ci[0])}, {fmt(ci[1])}]"
         bound = f"limit {lim.value:g} {unit}"
         below_is_good = lim.metric != "throughput"
-        if verdict is stats.Verdict.INCONCLUSIVE:
+        fewest = self._fewest_calls_to_pass(lim)
+        if verdict is stats.Verdict.INCONCLUSIVE and n < fewest:
+            message = (
+                f"{figure}: no verdict on {bound} after only {n} calls (stopped by "
+                f"{stop_reason or 'the sample cap'}); a PASS needs at least {fewest} calls "
+                f"{context}"
+            )
+        elif verdict is stats.Verdict.INCONCLUSIVE:
             message = (
                 f"{figure} too close to {bound} to decide at "
                 f"{round(self.confidence * 100):d}% confidence {context}"

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import numbers
 import os
 import sys
 import warnings
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import pytest
 
 from . import __version__
-from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep
+from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep, as_batch_sizes
 from .config import (
     DEFAULT_REPORT_DIR,
     INCONCLUSIVE_POLICIES,
@@ -38,10 +37,12 @@ from .results import BenchmarkResult, build_report
 LIMITS_KEY = pytest.StashKey[list[Limit]]()
 MARKER_ERROR_KEY = pytest.StashKey[str]()
 RESULTS_KEY = pytest.StashKey[list[BenchmarkResult]]()
+SWEEPS_KEY = pytest.StashKey[list[Sweep]]()
 CALL_PASSED_KEY = pytest.StashKey[bool]()
 PLUGIN_NAME = "mlperf_manager"
 T = TypeVar("T")
 WORKER_OUTPUT_KEY = "pytest_mlperf"
+PAYLOAD_FIELDS = ("entries", "errors", "sweeps")  # what a worker sends to the controller
 
 
 class MlperfInconclusiveWarning(pytest.PytestWarning):
@@ -154,6 +155,7 @@ class ModelBench:
         self._manager = manager
         self.limits: list[Limit] = item.stash.get(LIMITS_KEY, [])
         self.results: list[BenchmarkResult] = item.stash.setdefault(RESULTS_KEY, [])
+        self.sweeps: list[Sweep] = item.stash.setdefault(SWEEPS_KEY, [])
 
     def benchmarker(self, **overrides: Any) -> Benchmarker:
         s = self._manager.settings
@@ -172,14 +174,9 @@ class ModelBench:
         **overrides: Any,
     ) -> BenchmarkResult:
         """Measure `model.method` on batches of `batch_size` rows of X and check the markers."""
-        batch_size = _integer(batch_size)
         if self._manager.settings.disable:
             return self._run_once(model, X, batch_size, method, name)
-        return self._measure(self._make(overrides), model, X, batch_size, method, name)
-
-    def _measure(
-        self, bench: Benchmarker, model: Any, X: Any, batch_size: int, method: str, name: str | None
-    ) -> BenchmarkResult:
+        bench = self._make(overrides)
         result = self._guard(
             lambda: bench.benchmark(
                 model, X, batch_size=batch_size, method=method, name=name, limits=self.limits
@@ -199,12 +196,24 @@ class ModelBench:
         **overrides: Any,
     ) -> Sweep:
         """Measure each batch size; `.best_batch_size` has the most rows/s within the limits."""
-        sizes = _batch_sizes(batch_sizes)
+        sizes = self._guard(lambda: as_batch_sizes(batch_sizes))
         if self._manager.settings.disable:
             return Sweep([self._run_once(model, X, bs, method, name) for bs in sizes])
         bench = self._make(overrides)
         # each size is recorded as it is measured: a later size's error loses nothing
-        return Sweep([self._measure(bench, model, X, size, method, name) for size in sizes])
+        sweep = self._guard(
+            lambda: bench.sweep(
+                model,
+                X,
+                sizes,
+                method=method,
+                name=name,
+                limits=self.limits,
+                on_result=self._record,
+            )
+        )
+        self.sweeps.append(sweep)
+        return sweep
 
     # pytest.fail is called outside the `except` blocks: inside, the report would also show
     # the caught exception as "During handling of the above exception, another exception...".
@@ -256,25 +265,6 @@ def _user_stacklevel() -> int:
     return level
 
 
-def _integer(value: Any) -> Any:
-    """NumPy integers (from np.arange, an array of sizes) as int; anything else unchanged."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        return int(value)
-    return value
-
-
-def _batch_sizes(value: Any) -> list[Any]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        pytest.fail(
-            f"model_bench.sweep: batch_sizes must be a sequence such as (1, 8, 32), got {value!r}",
-            pytrace=False,
-        )
-    sizes = [_integer(size) for size in value]
-    if not sizes:
-        pytest.fail("model_bench.sweep: batch_sizes is empty", pytrace=False)
-    return sizes
-
-
 @pytest.fixture
 def model_bench(request: pytest.FixtureRequest) -> ModelBench:
     """Measure a model's inference latency, throughput and memory; see pytest-mlperf docs."""
@@ -300,6 +290,7 @@ class Manager:
         self.settings = settings
         self.entries: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
+        self.sweeps: list[dict[str, Any]] = []
         self.workers = 0
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
@@ -343,6 +334,10 @@ class Manager:
                 report.outcome = "failed"
                 report.longrepr = "\n".join(problems)
             self.entries += [r.to_record(item.nodeid, report.outcome) for r in results]
+            self.sweeps += [
+                {"nodeid": item.nodeid, **sweep.to_dict()}
+                for sweep in item.stash.get(SWEEPS_KEY, [])
+            ]
         elif report.when == "teardown" and report.passed and self._never_measured(item):
             marks = ", ".join(sorted({m.name for m in item.iter_markers() if m.name in MARKERS}))
             report.outcome = "failed"
@@ -369,8 +364,8 @@ class Manager:
         payload = getattr(node, "workeroutput", {}).get(WORKER_OUTPUT_KEY)
         if payload:
             data = json.loads(payload)
-            self.entries.extend(data["entries"])
-            self.errors.extend(data["errors"])
+            for field in PAYLOAD_FIELDS:
+                getattr(self, field).extend(data[field])
 
     # -- end of session: one report, written before the summary --------------------------
 
@@ -379,7 +374,7 @@ class Manager:
         workeroutput = getattr(self.config, "workeroutput", None)
         if workeroutput is not None:
             workeroutput[WORKER_OUTPUT_KEY] = json.dumps(
-                {"entries": self.entries, "errors": self.errors}
+                {field: getattr(self, field) for field in PAYLOAD_FIELDS}
             )
             return
         if self.settings.disable or not (self.entries or self.errors):
@@ -394,6 +389,7 @@ class Manager:
             plugin_version=__version__,
             errors=self.errors,
             warnings=self._warnings(),
+            sweeps=sorted(self.sweeps, key=lambda sw: (sw["nodeid"], sw["name"])),
         )
         if self.settings.report_dir:
             try:

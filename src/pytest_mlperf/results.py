@@ -188,6 +188,7 @@ def build_report(
     plugin_version: str,
     errors: list[dict[str, Any]] | None = None,
     warnings: list[str] | None = None,
+    sweeps: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report record (DESIGN.md §6) from result entries; renderers read only this."""
     checks = [c for e in entries for c in e["checks"]]
@@ -201,6 +202,7 @@ def build_report(
         "environment": environment,
         "settings": {**settings, "percentile_method": PERCENTILE_METHOD},
         "results": entries,
+        "sweeps": sweeps or [],
         "costs": [],
         "comparisons": [],
         "recommendations": [],
