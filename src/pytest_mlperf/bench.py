@@ -255,8 +255,8 @@ class Benchmarker:
         clock = self.clock
         fn = target.fn
         count = len(batches)
-        deadline = clock() + int(self.max_time * 1e9)
         with quiet_interpreter(self.disable_gc):
+            deadline = clock() + int(self.max_time * 1e9)  # after gc.collect(), not before
             for look in looks:
                 i = len(samples)
                 try:

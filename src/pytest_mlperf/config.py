@@ -1,13 +1,15 @@
-"""Run-wide settings: command-line options with ini twins, validated once into a frozen object.
+"""Run-wide settings: one table of options, each with its ini twin, validated once.
 
-Kept free of pytest imports: `plugin.py` hands over a lookup function for each option.
+`OPTIONS` is the single place an option is declared: `plugin.py` turns each entry into a
+`--mlperf-NAME` command-line option and an `mlperf_NAME` ini key, and `Settings.from_lookup`
+validates whichever was given (the command line wins). Kept free of pytest imports.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 INCONCLUSIVE_POLICIES = ("warn", "fail", "pass")
@@ -18,60 +20,8 @@ class SettingsError(ValueError):
     """An option or ini value that cannot be used."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    report_dir: str | None = None
-    disable: bool = False
-    max_time: float = 10.0
-    confidence: float = 0.95
-    inconclusive: str = "warn"
-
-    @classmethod
-    def from_lookup(cls, get: Callable[[str], Any]) -> Settings:
-        """Build from `get(name)`, which returns the option (or its ini twin) or None."""
-        return cls(
-            report_dir=_report_dir(get("report")),
-            disable=_boolean("mlperf_disable", get("disable")),
-            max_time=_positive("mlperf_max_time", get("max_time"), 10.0),
-            confidence=_confidence(get("confidence")),
-            inconclusive=_choice("mlperf_inconclusive", get("inconclusive")),
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "confidence": self.confidence,
-            "max_time": self.max_time,
-            "inconclusive": self.inconclusive,
-            "disable": self.disable,
-        }
-
-
-def _report_dir(value: Any) -> str | None:
-    if value in (None, "", False):
-        return None
-    text = str(value)
-    if "::" in text or text.endswith(".py"):
-        # `pytest --mlperf-report tests/test_x.py` takes the test path as the folder
-        raise SettingsError(
-            f"--mlperf-report got {text!r}, which looks like a test path, not a folder: "
-            "write --mlperf-report=DIR, or put the test paths before --mlperf-report"
-        )
-    return text
-
-
-def _boolean(name: str, value: Any) -> bool:
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("", "0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"{name} must be true or false, got {value!r}")
-
-
 def parse_positive_float(text: Any) -> float:
-    """Argparse-style converter: a finite number above zero."""
+    """A finite number above zero."""
     try:
         number = float(text)
     except (TypeError, ValueError):
@@ -88,30 +38,113 @@ def parse_confidence(text: Any) -> float:
     return number
 
 
-def _positive(name: str, value: Any, default: float) -> float:
-    if value in (None, ""):
-        return default
-    try:
-        return parse_positive_float(value)
-    except SettingsError as exc:
-        raise SettingsError(f"{name}: {exc}") from None
+def parse_inconclusive(text: Any) -> str:
+    value = str(text).strip().lower()
+    if value not in INCONCLUSIVE_POLICIES:
+        raise SettingsError(f"must be one of {', '.join(INCONCLUSIVE_POLICIES)}, got {text!r}")
+    return value
 
 
-def _confidence(value: Any) -> float:
-    if value in (None, ""):
-        return 0.95
-    try:
-        return parse_confidence(value)
-    except SettingsError as exc:
-        raise SettingsError(f"mlperf_confidence: {exc}") from None
-
-
-def _choice(name: str, value: Any) -> str:
-    if value in (None, ""):
-        return "warn"
+def parse_boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
     text = str(value).strip().lower()
-    if text not in INCONCLUSIVE_POLICIES:
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"must be true or false, got {value!r}")
+
+
+def parse_report_dir(value: Any) -> str:
+    text = str(value)
+    if "::" in text or text.endswith(".py"):
+        # `pytest --mlperf-report tests/test_x.py` takes the test path as the folder
         raise SettingsError(
-            f"{name} must be one of {', '.join(INCONCLUSIVE_POLICIES)}, got {value!r}"
+            f"got {text!r}, which looks like a test path, not a folder: "
+            "write --mlperf-report=DIR, or put the test paths before --mlperf-report"
         )
     return text
+
+
+def parse_path(value: Any) -> str:
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Option:
+    """One `--mlperf-NAME` option and its `mlperf_NAME` ini twin."""
+
+    name: str
+    help: str
+    parse: Callable[[Any], Any]
+    metavar: str | None = None
+    flag: bool = False  # a switch: --mlperf-NAME, ini true/false
+    const: str | None = None  # value when the option is given without one
+    path: bool = False  # an ini value is relative to the rootdir, as pytest's cache_dir
+
+    @property
+    def cli(self) -> str:
+        return "--mlperf-" + self.name.replace("_", "-")
+
+    @property
+    def ini(self) -> str:
+        return "mlperf_" + self.name
+
+
+OPTIONS = (
+    Option(
+        "report",
+        f"write report.json and report.md to DIR (default {DEFAULT_REPORT_DIR}/)",
+        parse_report_dir,
+        metavar="DIR",
+        const=DEFAULT_REPORT_DIR,
+        path=True,
+    ),
+    Option("disable", "run each model once and measure nothing", parse_boolean, flag=True),
+    Option("max_time", "most seconds of timed calls per measurement (default 10)",
+           parse_positive_float, metavar="SEC"),
+    Option("confidence", "confidence of every verdict and interval (default 0.95)",
+           parse_confidence, metavar="C"),
+    Option("inconclusive", "what an undecided limit does to its test: warn (default), fail, pass",
+           parse_inconclusive, metavar="{warn,fail,pass}"),
+    Option("cost_config", "TOML file with [cost]/[pricing] overrides (default: pyproject.toml)",
+           parse_path, metavar="PATH", path=True),
+    Option("budget_usd", "fail the run when all benchmarks together cost more a month",
+           parse_positive_float, metavar="USD"),
+    Option("budget_warn_usd", "warn when all benchmarks together cost more a month",
+           parse_positive_float, metavar="USD"),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    report: str | None = None
+    disable: bool = False
+    max_time: float = 10.0
+    confidence: float = 0.95
+    inconclusive: str = "warn"
+    cost_config: str | None = None
+    budget_usd: float | None = None
+    budget_warn_usd: float | None = None
+
+    @property
+    def report_dir(self) -> str | None:
+        return self.report
+
+    @classmethod
+    def from_lookup(cls, get: Callable[[str], Any]) -> Settings:
+        """Build from `get(name)`: the option, else its ini twin, else None or ''."""
+        values: dict[str, Any] = {}
+        for option in OPTIONS:
+            raw = get(option.name)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[option.name] = option.parse(raw)
+            except SettingsError as exc:
+                raise SettingsError(f"{option.ini}: {exc}") from None
+        return cls(**values)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}

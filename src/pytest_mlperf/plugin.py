@@ -20,14 +20,7 @@ import pytest
 
 from . import __version__
 from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep, as_batch_sizes
-from .config import (
-    DEFAULT_REPORT_DIR,
-    INCONCLUSIVE_POLICIES,
-    Settings,
-    SettingsError,
-    parse_confidence,
-    parse_positive_float,
-)
+from .config import OPTIONS, Settings, SettingsError
 from .env import collect_environment
 from .marks import MARKERS, Limit, MarkerError, marker_help, parse_marker
 from .report import append_step_summary, write_reports
@@ -42,6 +35,7 @@ CALL_PASSED_KEY = pytest.StashKey[bool]()
 PLUGIN_NAME = "mlperf_manager"
 T = TypeVar("T")
 WORKER_OUTPUT_KEY = "pytest_mlperf"
+PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
 PAYLOAD_FIELDS = ("entries", "errors", "sweeps")  # what a worker sends to the controller
 
 
@@ -61,45 +55,21 @@ def _argparse(convert: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("mlperf", "ML inference performance (pytest-mlperf)")
-    group.addoption(
-        "--mlperf-report",
-        nargs="?",
-        const=DEFAULT_REPORT_DIR,
-        default=None,
-        metavar="DIR",
-        help=f"write report.json and report.md to DIR (default {DEFAULT_REPORT_DIR}/).",
-    )
-    group.addoption(
-        "--mlperf-disable",
-        action="store_true",
-        default=None,
-        help="run each model once and measure nothing (coverage and debugging runs).",
-    )
-    group.addoption(
-        "--mlperf-max-time",
-        type=_argparse(parse_positive_float),
-        default=None,
-        metavar="SEC",
-        help="most seconds of timed calls per measurement (default 10).",
-    )
-    group.addoption(
-        "--mlperf-confidence",
-        type=_argparse(parse_confidence),
-        default=None,
-        metavar="C",
-        help="confidence of every verdict and interval (default 0.95).",
-    )
-    group.addoption(
-        "--mlperf-inconclusive",
-        choices=INCONCLUSIVE_POLICIES,
-        default=None,
-        help="what an undecided limit does to its test: warn (default), fail or pass.",
-    )
-    parser.addini("mlperf_report", "report directory, as --mlperf-report (empty: no report)")
-    parser.addini("mlperf_disable", "as --mlperf-disable", type="bool", default=False)
-    parser.addini("mlperf_max_time", "as --mlperf-max-time", default="")
-    parser.addini("mlperf_confidence", "as --mlperf-confidence", default="")
-    parser.addini("mlperf_inconclusive", "as --mlperf-inconclusive", default="")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+            parser.addini(option.ini, f"as {option.cli}", type="bool", default=False)
+            continue
+        extra: dict[str, Any] = {"nargs": "?", "const": option.const} if option.const else {}
+        group.addoption(
+            option.cli,
+            type=_argparse(option.parse),
+            default=None,
+            metavar=option.metavar,
+            help=option.help + ".",
+            **extra,
+        )
+        parser.addini(option.ini, f"as {option.cli}", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -114,7 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
             value = config.getini(f"mlperf_{name}")
         except (ValueError, pytest.UsageError) as exc:  # pytest's conversion of a typed value
             raise SettingsError(f"mlperf_{name}: {exc}") from None
-        if name == "report" and value:
+        if value and PATH_OPTIONS.get(name):
             # like pytest's cache_dir: an ini path is relative to the rootdir, not the cwd
             value = str(config.rootpath / str(value))
         return value
