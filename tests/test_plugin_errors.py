@@ -130,7 +130,7 @@ BAD_CALLS = {
     ),
     "bad_setting": (
         "model_bench(lr, X, confidence=2)",
-        "*model_bench: bad setting: confidence must be in [[]0.5, 1), got 2",
+        "*model_bench: bad setting: confidence must be above 0.5 and below 1, got 2",
     ),
     "raises_in_warm_up": (
         "model_bench(boom, X)",
@@ -240,14 +240,20 @@ def test_report_that_cannot_be_written_at_the_end_fails_the_run(suite: Suite) ->
 @pytest.mark.parametrize(
     ("option", "message"),
     [
-        ("--mlperf-confidence=2", "*--mlperf-confidence: expected a confidence between 0.5 and 1*"),
+        (
+            "--mlperf-confidence=2",
+            "*--mlperf-confidence: expected a confidence above 0.5 and below 1*",
+        ),
         ("--mlperf-confidence=abc", "*--mlperf-confidence: expected a number, got 'abc'"),
         ("--mlperf-max-time=-1", "*--mlperf-max-time: expected a positive number, got '-1'"),
         ("--mlperf-max-time=0", "*--mlperf-max-time: expected a positive number, got '0'"),
         ("--mlperf-max-time=inf", "*--mlperf-max-time: expected a positive number, got 'inf'"),
         ("--mlperf-inconclusive=maybe", "*--mlperf-inconclusive: must be one of warn, fail, pass*"),
         # the optional DIR would swallow a test path written after the option
-        ("--mlperf-report test_x.py", "*--mlperf-report: got 'test_x.py', which looks like a test*"),
+        (
+            "--mlperf-report test_x.py",
+            "*--mlperf-report: got 'test_x.py', which looks like a test*",
+        ),
         ("--mlperf-report t.py::test", "*write --mlperf-report=DIR, or put the test paths before*"),
     ],
 )
@@ -260,7 +266,7 @@ def test_bad_option_values_are_usage_errors(suite: Suite, option: str, message: 
 @pytest.mark.parametrize(
     ("key", "value", "message"),
     [
-        ("confidence", "1.5", "*mlperf_confidence: expected a confidence between 0.5 and 1*"),
+        ("confidence", "1.5", "*mlperf_confidence: expected a confidence above 0.5 and below 1*"),
         ("max_time", "soon", "*mlperf_max_time: expected a number, got 'soon'"),
         ("max_time", "-3", "*mlperf_max_time: expected a positive number, got '-3'"),
         ("inconclusive", "maybe", "*mlperf_inconclusive: must be one of warn, fail, pass*"),

@@ -190,8 +190,8 @@ class Benchmarker:
     _last_memory_backend: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0.5 <= self.confidence < 1:
-            raise ValueError(f"confidence must be in [0.5, 1), got {self.confidence}")
+        if not 0.5 < self.confidence < 1:
+            raise ValueError(f"confidence must be above 0.5 and below 1, got {self.confidence}")
         if self.max_time <= 0:
             raise ValueError(f"max_time must be positive, got {self.max_time}")
         if self.samples < 2:

@@ -33,8 +33,10 @@ def parse_positive_float(text: Any) -> float:
 
 def parse_confidence(text: Any) -> float:
     number = parse_positive_float(text)
-    if not 0.5 <= number < 1:
-        raise SettingsError(f"expected a confidence between 0.5 and 1 (e.g. 0.95), got {text!r}")
+    if not 0.5 < number < 1:
+        raise SettingsError(
+            f"expected a confidence above 0.5 and below 1 (e.g. 0.95), got {text!r}"
+        )
     return number
 
 

@@ -32,6 +32,10 @@ class _State:
     def first_look(self) -> int:
         return min(self.looks)
 
+    @property
+    def last_look(self) -> int:
+        return max(self.looks)
+
 
 class Judge:
     """Sequential verdicts for the latency, throughput and memory limits of one measurement."""
@@ -70,9 +74,14 @@ class Judge:
         """Examine every undecided limit that has a look at this sample count."""
         n = len(samples_ms)
         for state in self.states:
-            if state.verdict is None and (n in state.looks or (final and n >= state.first_look)):
+            if state.verdict is not None:
+                continue
+            # a look on the schedule, or one extra look when a time cap cut the schedule short
+            if n in state.looks or (final and state.first_look <= n < state.last_look):
                 state.verdict = self._decide(state.limit, samples_ms)
                 state.n = n
+            if state.verdict is None and n >= state.last_look:  # the schedule is over
+                state.verdict, state.n = stats.Verdict.INCONCLUSIVE, state.last_look
         if final:
             for state in self.states:
                 if state.verdict is None:

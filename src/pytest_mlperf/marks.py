@@ -77,10 +77,27 @@ MARKERS: dict[str, Callable[..., list[Limit]]] = {
 }
 
 
+def budget(
+    *,
+    max_monthly_usd: float | None = None,
+    warn_monthly_usd: float | None = None,
+    tier: str | None = None,
+    **assumptions: Any,
+) -> None:
+    """Monthly cost limit (USD) on the recommended or named tier; other keywords override cost
+    assumptions such as requests_per_month. Validated by `pytest_mlperf.cost.parse_budget`."""
+
+
+BUDGET_MARKER = "budget"
+
+
 def marker_help(name: str) -> str:
     """The line `pytest --markers` prints for one marker, built from its signature."""
-    func = MARKERS[name]
-    params = ", ".join(f"{p.name}=..." for p in inspect.signature(func).parameters.values())
+    func = budget if name == BUDGET_MARKER else MARKERS[name]
+    params = ", ".join(
+        f"{p.name}=..." if p.kind is p.KEYWORD_ONLY else f"**{p.name}"
+        for p in inspect.signature(func).parameters.values()
+    )
     doc = (func.__doc__ or "").strip().splitlines()[0]
     return f"{name}({params}): pytest-mlperf: {doc}"
 

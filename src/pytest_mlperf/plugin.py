@@ -20,9 +20,11 @@ import pytest
 
 from . import __version__
 from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep, as_batch_sizes
+from .budget import TestBudget, price_result
 from .config import OPTIONS, Settings, SettingsError
+from .cost import CostConfig, CostConfigError, check_session_budget, load_cost_config, parse_budget
 from .env import collect_environment
-from .marks import MARKERS, Limit, MarkerError, marker_help, parse_marker
+from .marks import BUDGET_MARKER, MARKERS, Limit, MarkerError, marker_help, parse_marker
 from .report import append_step_summary, write_reports
 from .report.terminal import render_terminal
 from .results import BenchmarkResult, build_report
@@ -31,12 +33,13 @@ LIMITS_KEY = pytest.StashKey[list[Limit]]()
 MARKER_ERROR_KEY = pytest.StashKey[str]()
 RESULTS_KEY = pytest.StashKey[list[BenchmarkResult]]()
 SWEEPS_KEY = pytest.StashKey[list[Sweep]]()
+BUDGET_KEY = pytest.StashKey[TestBudget]()
 CALL_PASSED_KEY = pytest.StashKey[bool]()
 PLUGIN_NAME = "mlperf_manager"
 T = TypeVar("T")
 WORKER_OUTPUT_KEY = "pytest_mlperf"
 PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
-PAYLOAD_FIELDS = ("entries", "errors", "sweeps")  # what a worker sends to the controller
+PAYLOAD_FIELDS = ("entries", "errors", "sweeps", "costs")  # what a worker sends to the controller
 
 
 class MlperfInconclusiveWarning(pytest.PytestWarning):
@@ -73,7 +76,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name in MARKERS:
+    for name in (*MARKERS, BUDGET_MARKER):
         config.addinivalue_line("markers", marker_help(name))
 
     def lookup(name: str) -> Any:
@@ -91,12 +94,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         settings = Settings.from_lookup(lookup)
-    except SettingsError as exc:
+        cost_config = load_cost_config(_cost_config_path(config, settings))
+    except (SettingsError, CostConfigError) as exc:
         raise pytest.UsageError(f"pytest-mlperf: {exc}") from None
     is_worker = hasattr(config, "workerinput")
     if settings.report_dir and not settings.disable and not is_worker:
         _check_writable(settings.report_dir)
-    config.pluginmanager.register(Manager(config, settings), PLUGIN_NAME)
+    config.pluginmanager.register(Manager(config, settings, cost_config), PLUGIN_NAME)
+
+
+def _cost_config_path(config: pytest.Config, settings: Settings) -> str | None:
+    """The cost configuration: the option, else the rootdir's pyproject.toml if there is one."""
+    if settings.cost_config:
+        return settings.cost_config
+    pyproject = config.rootpath / "pyproject.toml"
+    return str(pyproject) if pyproject.is_file() else None
 
 
 def _check_writable(directory: str) -> None:
@@ -193,7 +205,13 @@ class ModelBench:
             return self.benchmarker(**overrides)
         except (TypeError, ValueError) as exc:
             message = f"model_bench: bad setting: {exc}"
+        self._manager.errors.append({"nodeid": self._item.nodeid, "message": message})
         pytest.fail(message, pytrace=False)
+
+    @property
+    def disabled(self) -> bool:
+        """True under --mlperf-disable: results then hold one untimed call and no memory."""
+        return self._manager.settings.disable
 
     def _guard(self, measure: Callable[[], T]) -> T:
         try:
@@ -255,10 +273,12 @@ def item_limits(item: pytest.Item) -> list[Limit]:
 class Manager:
     """Keeps the run's settings and results; writes the report at the end of the session."""
 
-    def __init__(self, config: pytest.Config, settings: Settings) -> None:
+    def __init__(self, config: pytest.Config, settings: Settings, cost_config: CostConfig) -> None:
         self.config = config
         self.settings = settings
+        self.cost_config = cost_config
         self.entries: list[dict[str, Any]] = []
+        self.costs: list[dict[str, Any]] = []
         self.errors: list[dict[str, Any]] = []
         self.sweeps: list[dict[str, Any]] = []
         self.workers = 0
@@ -274,11 +294,23 @@ class Manager:
         for item in items:
             try:
                 limits = item_limits(item)
-            except MarkerError as exc:
+                item.stash[BUDGET_KEY] = self._item_budget(item)
+            except (MarkerError, CostConfigError) as exc:
                 item.stash[MARKER_ERROR_KEY] = f"invalid marker: {exc}"
                 continue
             if limits:
                 item.stash[LIMITS_KEY] = limits
+
+    def _item_budget(self, item: pytest.Item) -> TestBudget:
+        """The closest budget marker, validated, with its assumption overrides applied."""
+        mark = item.get_closest_marker(BUDGET_MARKER)
+        if mark is None:
+            return TestBudget(self.cost_config)
+        where = "@pytest.mark.budget"
+        if mark.args:
+            raise MarkerError(f"{where} takes keyword arguments only, got {mark.args!r}")
+        spec = parse_budget(mark.kwargs, where=where)
+        return TestBudget(self.cost_config.with_overrides(spec.overrides, where=where), spec)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         error = item.stash.get(MARKER_ERROR_KEY, None)
@@ -299,6 +331,7 @@ class Manager:
         results = item.stash.get(RESULTS_KEY, [])
         if report.when == "call":
             item.stash[CALL_PASSED_KEY] = report.passed
+            self._price(item, results)
             problems = self._problems(results)
             if report.passed and problems:
                 report.outcome = "failed"
@@ -310,11 +343,29 @@ class Manager:
             ]
         elif report.when == "teardown" and report.passed and self._never_measured(item):
             marks = ", ".join(sorted({m.name for m in item.iter_markers() if m.name in MARKERS}))
-            report.outcome = "failed"
-            report.longrepr = (
-                f"pytest-mlperf: {item.nodeid} is marked with {marks} "
+            message = (
+                f"{item.nodeid} is marked with {marks} "
                 "but never called the model_bench fixture, so nothing was checked"
             )
+            self.errors.append({"nodeid": item.nodeid, "message": message})
+            report.outcome = "failed"
+            report.longrepr = f"pytest-mlperf: {message}"
+
+    def _price(self, item: pytest.Item, results: list[BenchmarkResult]) -> None:
+        """Cost estimates for every result; a budget marker adds its check to each."""
+        budget = item.stash.get(BUDGET_KEY, None)
+        if budget is None:
+            return
+        p95 = [lim.value for lim in item.stash.get(LIMITS_KEY, []) if lim.metric == "p95"]
+        for result in results:
+            entry, check, warning = price_result(
+                result.to_record(item.nodeid), budget, p95[0] if p95 else None
+            )
+            self.costs.append(entry)
+            if check is not None:
+                result.checks.append(check)
+            if warning is not None:
+                result.warnings.append(warning)
 
     @staticmethod
     def _never_measured(item: pytest.Item) -> bool:
@@ -360,7 +411,11 @@ class Manager:
             errors=self.errors,
             warnings=self._warnings(),
             sweeps=sorted(self.sweeps, key=lambda sw: (sw["nodeid"], sw["name"])),
+            costs=sorted(self.costs, key=lambda c: (c["nodeid"], c["batch_size"], c["name"])),
+            budget=self._session_budget(),
         )
+        if self.report["summary"]["verdict"] == "fail" and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED  # a session budget broke
         if self.settings.report_dir:
             try:
                 self.written = write_reports(self.report, self.settings.report_dir)
@@ -373,6 +428,18 @@ class Manager:
                 append_step_summary(self.report)
             except OSError as exc:  # the report itself is written: say so, do not fail the run
                 self.summary_error = f"cannot append the report to $GITHUB_STEP_SUMMARY: {exc}"
+
+    def _session_budget(self) -> dict[str, Any] | None:
+        high, low = self.settings.budget_usd, self.settings.budget_warn_usd
+        if high is None and low is None:
+            return None
+        verdict, message = check_session_budget(self.costs, high, low)
+        return {
+            "max_monthly_usd": high,
+            "warn_monthly_usd": low,
+            "verdict": verdict,
+            "message": message,
+        }
 
     def _warnings(self) -> list[str]:
         if self.workers > 1:

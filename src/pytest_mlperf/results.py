@@ -189,11 +189,14 @@ def build_report(
     errors: list[dict[str, Any]] | None = None,
     warnings: list[str] | None = None,
     sweeps: list[dict[str, Any]] | None = None,
+    costs: list[dict[str, Any]] | None = None,
+    budget: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The report record (DESIGN.md §6) from result entries; renderers read only this."""
     checks = [c for e in entries for c in e["checks"]]
     failed = sum(c["verdict"] == "fail" for c in checks)
     inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
+    undecided_fails = settings.get("inconclusive") == "fail" and inconclusive > 0
     errors = errors or []
     return {
         "schema": SCHEMA,
@@ -203,7 +206,8 @@ def build_report(
         "settings": {**settings, "percentile_method": PERCENTILE_METHOD},
         "results": entries,
         "sweeps": sweeps or [],
-        "costs": [],
+        "costs": costs or [],
+        "budget": budget,
         "comparisons": [],
         "recommendations": [],
         "errors": errors,
@@ -214,6 +218,10 @@ def build_report(
             "failed_checks": failed,
             "inconclusive_checks": inconclusive,
             "errors": len(errors),
-            "verdict": "fail" if failed or errors else "pass",
+            "verdict": "fail" if failed or undecided_fails or errors or _broken(budget) else "pass",
         },
     }
+
+
+def _broken(budget: dict[str, Any] | None) -> bool:
+    return budget is not None and budget.get("verdict") == "fail"

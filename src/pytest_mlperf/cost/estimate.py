@@ -198,7 +198,7 @@ def _money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def _pick(entry: Mapping[str, Any], tier: str | None) -> dict[str, Any] | None:
+def judged_tier(entry: Mapping[str, Any], tier: str | None) -> dict[str, Any] | None:
     """The tier row to judge: the named one, the best of a named group, or the recommended."""
     rows: list[dict[str, Any]] = list(entry.get("tiers", []))
     if tier is None:
@@ -238,7 +238,7 @@ def check_budget(
     """
     if max_monthly_usd is None and warn_monthly_usd is None:
         raise CostConfigError("budget: give max_monthly_usd or warn_monthly_usd")
-    row = _pick(cost_entry, tier)
+    row = judged_tier(cost_entry, tier)
     context = _context(cost_entry)
     if row is None:
         return "fail", f"no eligible tier, so no cost to check {context}: " + str(

@@ -10,29 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_MD_SPECIAL = str.maketrans(
-    {
-        "\\": "\\\\",
-        "`": "\\`",
-        "*": "\\*",
-        "_": "\\_",
-        "[": "\\[",
-        "]": "\\]",
-        "|": "\\|",
-        "#": "\\#",
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "\n": " ",
-        "\r": " ",
-    }
-)
+from .common import escape_md, text_table
+
 COLUMNS = ("tier", "monthly", "provisioned", "usage", "sizing", "p95 ms", "eligible")
-
-
-def escape_md(text: object) -> str:
-    """Text safe inside Markdown (and the HTML it becomes): no formatting, tags or cell breaks."""
-    return str(text).translate(_MD_SPECIAL)
 
 
 def usd(value: float | None) -> str:
@@ -130,28 +110,36 @@ def total_line(costs: Sequence[Mapping[str, Any]]) -> str | None:
 # --- terminal ---------------------------------------------------------------------------------
 
 
-def _table(rows: list[list[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {1, 2, 3, 5}
+SUMMARY_COLUMNS = ("test", "model", "batch", "requests/month", "recommended", "monthly",
+                   "serverless cheaper up to")  # fmt: skip
 
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
 
-    return [line(rows[0]), line(["-" * w for w in widths]), *(line(r) for r in rows[1:])]
+def _summary_row(entry: Mapping[str, Any]) -> list[str]:
+    crossover = (entry.get("sensitivity") or {}).get("crossover_requests_per_month")
+    assumptions = entry.get("assumptions", {})
+    return [
+        _title(entry).split(" - ")[0],
+        str(entry.get("name") or entry.get("model")),
+        str(entry.get("batch_size")),
+        f"{assumptions.get('requests_per_month', 0):,.0f}",
+        str(entry.get("recommended") or "none eligible"),
+        usd(entry.get("recommended_monthly_usd")),
+        "-" if crossover is None else f"{crossover:,.0f} req/month",
+    ]
 
 
 def cost_terminal_lines(costs: Sequence[Mapping[str, Any]], *, verbose: bool = False) -> list[str]:
-    """The cost tables for the terminal summary; line items only when `verbose`."""
+    """One line per benchmark; with `verbose`, every tier, the sizing and the line items."""
     if not costs:
         return []
     first = costs[0]
     lines = [
         f"pytest-mlperf cost estimates (USD/month, list prices as of {first.get('prices_as_of')})"
     ]
-    for entry in costs:
+    if not verbose:
+        lines += text_table(SUMMARY_COLUMNS, [_summary_row(e) for e in costs], left=(0, 1, 4))
+        lines.append("(every tier, sizing and line items: -v, or report.md)")
+    for entry in costs if verbose else ():
         recommended = entry.get("recommended")
         rows = [list(COLUMNS)]
         for row in entry.get("tiers", []):
@@ -169,21 +157,20 @@ def cost_terminal_lines(costs: Sequence[Mapping[str, Any]], *, verbose: bool = F
             )
         rows[0][0] = "  " + rows[0][0]
         lines += ["", f"{_title(entry)}: {entry.get('request')}; {_traffic(entry)}"]
-        lines += ["  " + line for line in _table(rows)]
+        lines += ["  " + line for line in text_table(rows[0], rows[1:], left=(0, 4, 6))]
         lines.append(f"  {_recommendation(entry)}")
         sens = entry.get("sensitivity")
         if sens:
             lines.append(f"  sensitivity: {_scenarios(entry)}")
             lines.append(f"  {sens.get('summary')}")
-        if verbose:
-            lines.append(f"  assumptions: {_assumption_text(entry.get('assumptions', {}))}")
-            for row in entry.get("tiers", []):
-                for item in row.get("line_items", []):
-                    lines.append(
-                        f"    {row['tier']}: {item['name']} [{item['kind']}] "
-                        f"{_quantity(item['quantity'])} {item['unit']} "
-                        f"x {unit_price(item['price'])} = {usd(item['monthly_usd'])}"
-                    )
+        lines.append(f"  assumptions: {_assumption_text(entry.get('assumptions', {}))}")
+        for row in entry.get("tiers", []):
+            for item in row.get("line_items", []):
+                lines.append(
+                    f"    {row['tier']}: {item['name']} [{item['kind']}] "
+                    f"{_quantity(item['quantity'])} {item['unit']} "
+                    f"x {unit_price(item['price'])} = {usd(item['monthly_usd'])}"
+                )
     total = total_line(costs)
     if total:
         lines += ["", total]

@@ -4,19 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .common import COLUMNS, checks_with, row
-
-
-def table(rows: list[list[str]], header: tuple[str, ...]) -> list[str]:
-    widths = [max(len(r[i]) for r in [list(header), *rows]) for i in range(len(header))]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.ljust(w) if i < 2 else c.rjust(w)
-            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return [line(list(header)), line(["-" * w for w in widths]), *map(line, rows)]
+from .common import COLUMNS, checks_with, row, text_table
+from .cost import cost_terminal_lines
 
 
 def render_terminal(
@@ -26,7 +15,10 @@ def render_terminal(
     summary = report["summary"]
     lines: list[str] = []
     if not quiet and report["results"]:
-        lines += table([row(e) for e in report["results"]], COLUMNS)
+        lines += text_table(COLUMNS, [row(e) for e in report["results"]])
+        lines.append("")
+    if not quiet and report.get("costs"):
+        lines += cost_terminal_lines(report["costs"], verbose=verbose)
         lines.append("")
     for nodeid, message in checks_with(report, "fail"):
         lines.append(f"FAIL {nodeid}: {message}")
@@ -34,6 +26,9 @@ def render_terminal(
         lines.append(f"INCONCLUSIVE {nodeid}: {message}")
     for error in report.get("errors", []):
         lines.append(f"ERROR {error['nodeid']}: {error['message']}")
+    budget = report.get("budget")
+    if budget:
+        lines.append(f"SESSION BUDGET {budget['verdict'].upper()}: {budget['message']}")
     for warning in report.get("warnings", []):
         lines.append(f"WARNING: {warning}")
     if verbose:
