@@ -48,6 +48,27 @@ def test_terminal_lines_show_every_tier_the_recommendation_and_sensitivity() -> 
     assert "[provisioned]" in verbose and "assumptions: utilisation" in verbose
 
 
+def test_terminal_summary_is_one_line_per_benchmark() -> None:
+    a, b = entry(), entry(nodeid="t.py::test_other", name="Forest")
+    lines = cost_terminal_lines([a, b], detail=False)
+    assert lines[1].split() == [
+        "test",
+        "model",
+        "batch",
+        "requests/month",
+        "recommended",
+        "monthly",
+        "serverless",
+        "cheaper",
+        "up",
+        "to",
+    ]
+    rows = [line for line in lines if line.startswith(("test_fraud_model", "test_other"))]
+    assert len(rows) == 2
+    assert all(a["recommended"] in row and "$" in row for row in rows)
+    assert "(every tier, sizing and line items: -v, or report.md)" in lines
+
+
 def test_terminal_totals_several_benchmarks_and_warns_when_stale() -> None:
     a, b = entry(), entry(nodeid="t.py::test_other", name="Forest")
     a["stale_warning"] = b["stale_warning"] = "prices may be stale"

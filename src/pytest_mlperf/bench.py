@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import stats
-from .judge import Judge
+from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb
 from .numbers import fmt
@@ -442,9 +442,7 @@ def summarize(
     ci: dict[str, tuple[float | None, float | None]] = {
         m: stats.percentile_ci(ordered, q, confidence) for m, q in PERCENTILES.items()
     }
-    if n >= 2:
-        lo, hi = stats.mean_ci(ordered, confidence)
-        ci["mean"] = (lo, hi)
+    ci["mean"] = mean_interval(samples_ms, confidence)
     return BenchmarkResult(
         model_name=model_name,
         batch_size=batch_size,

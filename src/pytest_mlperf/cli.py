@@ -118,12 +118,78 @@ def _add_cost(commands: Any) -> None:
     parser.set_defaults(handler=run_cost)
 
 
+def _add_compare(commands: Any) -> None:
+    parser = commands.add_parser(
+        "compare",
+        help="compare two report.json runs; exit 1 on a regression",
+        description="Compare every result of NEW with the same test and batch size in BASE "
+        "(p50, p95, throughput: block test, Holm-corrected; memory: threshold). Exit 1 on a "
+        "regression, 0 otherwise, 2 on unusable input. Runs from different machines only warn.",
+    )
+    parser.add_argument("base", metavar="BASE.json", help="the accepted run (report.json)")
+    parser.add_argument("new", metavar="NEW.json", help="the run to judge (report.json)")
+    parser.add_argument(
+        "--max-pct", type=_number, default=5.0, help="tolerance in percent (default 5)"
+    )
+    parser.add_argument(
+        "--alpha", type=_number, default=0.05, help="family-wise error rate (default 0.05)"
+    )
+    parser.add_argument(
+        "--run-spread-pct",
+        type=_number,
+        default=5.0,
+        help="assumed run-to-run spread of a statistic, percent (default 5)",
+    )
+    parser.add_argument(
+        "--format", choices=("table", "md", "json"), default="table", help="output format"
+    )
+    parser.set_defaults(handler=run_compare)
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Compare two stored runs: 1 when a same-machine comparison regressed."""
+    from .baseline import BaselineError, compare_runs, read_run, summarize_comparisons
+    from .report.comparison import comparison_markdown, comparison_table
+
+    try:
+        base, new = read_run(args.base), read_run(args.new)
+        comparisons = compare_runs(
+            new,
+            base,
+            max_pct=args.max_pct,
+            alpha=args.alpha,
+            run_spread_pct=args.run_spread_pct,
+        )
+    except (BaselineError, ValueError) as exc:
+        raise UsageError(str(exc)) from exc
+    summary = summarize_comparisons(comparisons)
+    same_machine = base["environment"]["fingerprint"] == new["environment"]["fingerprint"]
+    if args.format == "json":
+        document = {
+            "baseline": args.base,
+            "current": args.new,
+            "same_machine": same_machine,
+            "comparisons": comparisons,
+            "summary": summary,
+        }
+        print(json.dumps(document, indent=2, allow_nan=False))
+    else:
+        render = comparison_markdown if args.format == "md" else comparison_table
+        print(render(comparisons))
+        if not same_machine:
+            print("note: the runs come from different machines: differences only warn")
+        counts = ", ".join(f"{summary[v]} {v}" for v in ("regression", "warn", "improvement"))
+        print(f"compare {summary['verdict'].upper()}: {counts}")
+    return EXIT_FAILED if summary["verdict"] == "fail" else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytest-mlperf", description="pytest-mlperf tools for work outside a test run."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_cost(commands)
+    _add_compare(commands)
     return parser
 
 

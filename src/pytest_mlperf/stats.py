@@ -1,9 +1,10 @@
-"""Latency statistics: nearest-rank percentiles, distribution-free CIs and sequential verdicts.
+"""Latency statistics: nearest-rank percentiles, distribution-free CIs, sequential verdicts and
+block-based ratio tests for regressions.
 
 Pure functions (numpy and ``scipy.stats`` only, never pytest). Notation: ``p`` is the quantile
 (0.95 for p95) and ``q = 1 - p`` the allowed fraction of calls above a latency limit. The maths
 and the worked numbers reproduced here (and checked in ``tests/test_stats.py``) come from the
-project's statistics research notes, sections 5.4, 6(a) and 6(b).
+project's statistics research notes, sections 5.4, 5.5 and 6(a)-(c).
 """
 
 from __future__ import annotations
@@ -15,26 +16,33 @@ import math
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import binom, t
+from scipy.stats import binom, t, wilcoxon
 
 FloatArray = npt.NDArray[np.float64]
 
 __all__ = [
+    "RatioTest",
     "SequentialDesign",
     "Verdict",
+    "block_percentiles",
+    "block_view",
     "expected_calls_to_verdict",
+    "holm_adjust",
     "mean_ci",
     "mean_decide",
     "min_samples_for_upper_bound",
+    "paired_ratio_test",
     "percentile",
     "percentile_ci",
     "percentile_ci_ranks",
+    "ratio_verdict",
     "sequential_design",
+    "unpaired_ratio_test",
     "upper_bound_rank",
 ]
 
 
-class Verdict(str, enum.Enum):
+class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
     """Outcome of a statistical latency check."""
 
     PASS = "pass"
@@ -159,6 +167,18 @@ def mean_ci(samples: npt.ArrayLike, confidence: float) -> tuple[float, float]:
     mean, se, n = _mean_and_se(samples)
     half = float(t.ppf(0.5 + confidence / 2.0, n - 1)) * se
     return mean - half, mean + half
+
+
+def block_means(samples: npt.ArrayLike, block: int) -> FloatArray:
+    """Means of consecutive blocks of `block` calls (an incomplete last block is dropped).
+
+    Block means are much closer to normal than single skewed latencies and absorb short-range
+    correlation between neighbouring calls, so t-intervals built on them hold their level.
+    """
+    values = np.asarray(samples, dtype=np.float64)
+    count = values.size // block
+    means: FloatArray = values[: count * block].reshape(count, block).mean(axis=1)
+    return means
 
 
 def mean_decide(samples: npt.ArrayLike, limit: float, alpha: float) -> Verdict | None:
@@ -354,3 +374,241 @@ def expected_calls_to_verdict(
         design.looks, design.pass_max_k, design.fail_min_k, true_rate
     )
     return p_pass, p_fail, max(0.0, 1.0 - p_pass - p_fail), expected
+
+
+# --------------------------------------------------------------------------------------------
+# Ratio tests between a baseline and a candidate (research section 5.5 and 6(c))
+# --------------------------------------------------------------------------------------------
+#
+# The unit of every test below is a *block* of consecutive calls, never a single call: calls of
+# one process are autocorrelated and share the machine's drift, so tests that treat them as
+# independent raise false alarms many times their nominal rate (research section 5.5).
+
+
+@dataclasses.dataclass(frozen=True)
+class RatioTest:
+    """Candidate/baseline ratio of a block statistic, its CI and both one-sided p-values.
+
+    ``p_greater`` tests "the candidate's statistic is larger" (slower, for a latency),
+    ``p_less`` the opposite. ``n`` is the number of pairs (paired test) or the smaller number
+    of blocks of the two sides (unpaired test).
+    """
+
+    ratio: float
+    ci: tuple[float, float]
+    confidence: float
+    p_greater: float
+    p_less: float
+    n: int
+    method: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "ratio": self.ratio,
+            "ci": list(self.ci),
+            "confidence": self.confidence,
+            "p_greater": self.p_greater,
+            "p_less": self.p_less,
+            "n": self.n,
+            "method": self.method,
+        }
+
+
+def _log_positive(name: str, values: npt.ArrayLike) -> FloatArray:
+    x = np.asarray(values, dtype=np.float64).ravel()
+    if x.size and not (np.all(np.isfinite(x)) and np.all(x > 0)):
+        raise ValueError(f"{name} must be finite and positive to take a ratio")
+    return np.log(x)
+
+
+def _t_result(
+    mean: float, se: float, df: float, n: int, confidence: float, method: str
+) -> RatioTest:
+    """RatioTest from a mean log-ratio, its standard error and Student-t degrees of freedom.
+
+    A zero standard error (identical blocks) gives a degenerate interval and p-values of 0 or 1
+    according to the sign of the mean, and 1 both ways when nothing changed at all.
+    """
+    ratio = math.exp(mean)
+    if se == 0.0:
+        p_greater = 0.0 if mean > 0 else 1.0
+        p_less = 0.0 if mean < 0 else 1.0
+        return RatioTest(ratio, (ratio, ratio), confidence, p_greater, p_less, n, method)
+    tval = mean / se
+    half = float(t.ppf(0.5 + confidence / 2.0, df)) * se
+    return RatioTest(
+        ratio,
+        (math.exp(mean - half), math.exp(mean + half)),
+        confidence,
+        float(t.sf(tval, df)),
+        float(t.cdf(tval, df)),
+        n,
+        method,
+    )
+
+
+def paired_ratio_test(
+    baseline: npt.ArrayLike,
+    candidate: npt.ArrayLike,
+    *,
+    confidence: float = 0.95,
+    method: str = "t",
+) -> RatioTest:
+    """Paired test on ``d_i = ln(candidate_i / baseline_i)`` over blocks measured side by side.
+
+    The ratio estimate is ``exp(mean d)`` (a geometric mean of the per-pair ratios) with a
+    Student-t interval. ``method="wilcoxon"`` takes the p-values from the signed-rank test
+    instead (robust to one wild pair; the interval stays the t interval). Pairing cancels what
+    the two blocks of a pair share: the machine's speed at that moment.
+    """
+    _check_unit("confidence", confidence)
+    if method not in ("t", "wilcoxon"):
+        raise ValueError(f"method must be 't' or 'wilcoxon', got {method!r}")
+    a = _log_positive("baseline", baseline)
+    b = _log_positive("candidate", candidate)
+    if a.size != b.size:
+        raise ValueError(f"paired blocks differ in number: {a.size} and {b.size}")
+    if a.size < 2:
+        raise ValueError("a paired ratio test needs at least 2 pairs")
+    d = b - a
+    mean = float(d.mean())
+    se = float(d.std(ddof=1)) / math.sqrt(d.size)
+    result = _t_result(mean, se, d.size - 1, int(d.size), confidence, "paired t on log ratios")
+    if method == "t":
+        return result
+    if not np.any(d != 0):
+        greater = less = 1.0
+    else:
+        greater = float(wilcoxon(d, alternative="greater").pvalue)
+        less = float(wilcoxon(d, alternative="less").pvalue)
+    return dataclasses.replace(
+        result, p_greater=greater, p_less=less, method="Wilcoxon signed-rank on log ratios"
+    )
+
+
+def unpaired_ratio_test(
+    baseline: npt.ArrayLike,
+    candidate: npt.ArrayLike,
+    *,
+    confidence: float = 0.95,
+    run_sd: float = 0.0,
+    run_df: float | None = None,
+) -> RatioTest:
+    """Welch test on the log block statistics of two runs measured apart (a stored baseline).
+
+    ``exp(mean ln candidate - mean ln baseline)`` is the ratio of geometric means. The blocks
+    show the spread *within* each run; they cannot show a whole run being slower than usual
+    (another job, another machine state). ``run_sd`` adds that run-to-run spread (standard
+    deviation of a run's log statistic) to both sides; ``run_df`` is its degrees of freedom when
+    it was estimated from earlier runs (None: taken as known). Degrees of freedom of the sum
+    follow Welch-Satterthwaite.
+    """
+    _check_unit("confidence", confidence)
+    if not (math.isfinite(run_sd) and run_sd >= 0):
+        raise ValueError(f"run_sd must be a finite number >= 0, got {run_sd!r}")
+    if run_df is not None and not run_df > 0:
+        raise ValueError(f"run_df must be positive, got {run_df!r}")
+    a = _log_positive("baseline", baseline)
+    b = _log_positive("candidate", candidate)
+    if a.size < 2 or b.size < 2:
+        raise ValueError("an unpaired ratio test needs at least 2 blocks on each side")
+    va, vb = float(a.var(ddof=1)) / a.size, float(b.var(ddof=1)) / b.size
+    vr = 2.0 * run_sd**2
+    se = math.sqrt(va + vb + vr)
+    spread = va**2 / (a.size - 1) + vb**2 / (b.size - 1)
+    spread += 0.0 if run_df is None else vr**2 / run_df
+    df = (va + vb + vr) ** 2 / spread if spread > 0 else math.inf
+    mean = float(b.mean() - a.mean())
+    n = int(min(a.size, b.size))
+    method = "Welch t on log block statistics"
+    if run_sd > 0:
+        method += f" + run-to-run spread {run_sd:.3f}"
+    return _t_result(mean, se, df, n, confidence, method)
+
+
+def holm_adjust(pvalues: npt.ArrayLike) -> list[float]:
+    """Holm step-down adjusted p-values: reject those ``<= alpha`` at family-wise level alpha.
+
+    Valid under any dependence between the tests (p50, p95 and throughput of one test are
+    strongly dependent), and uniformly more powerful than Bonferroni.
+    """
+    p = np.asarray(pvalues, dtype=np.float64).ravel()
+    if p.size == 0:
+        return []
+    if np.any(~np.isfinite(p)) or np.any((p < 0) | (p > 1)):
+        raise ValueError("p-values must be in [0, 1]")
+    order = np.argsort(p, kind="stable")
+    m = p.size
+    stepped = np.maximum.accumulate((m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.minimum(stepped, 1.0)
+    return [float(x) for x in adjusted]
+
+
+def block_view(samples: npt.ArrayLike, block_size: int) -> FloatArray:
+    """Consecutive, non-overlapping blocks of ``block_size`` samples as rows; the tail is dropped.
+
+    Samples must be in measurement order: blocks of neighbouring calls are what carry the
+    machine's drift, so a shuffled sample would hide exactly what the block tests account for.
+    """
+    if block_size < 1:
+        raise ValueError(f"block_size must be >= 1, got {block_size!r}")
+    x = np.asarray(samples, dtype=np.float64).ravel()
+    count = x.size // block_size
+    return x[: count * block_size].reshape(count, block_size)
+
+
+def block_percentiles(samples: npt.ArrayLike, block_size: int, p: float) -> FloatArray:
+    """Nearest-rank percentile of each block of :func:`block_view` (same estimator as reports)."""
+    _check_unit("p", p, closed_right=True)
+    blocks = block_view(samples, block_size)
+    if blocks.shape[0] == 0:
+        return np.empty(0)
+    rank = max(math.ceil(block_size * p), 1)
+    return np.sort(blocks, axis=1)[:, rank - 1].copy()
+
+
+def ratio_verdict(
+    test: RatioTest,
+    *,
+    tolerance: float,
+    alpha: float,
+    higher_is_worse: bool = True,
+    p_worse: float | None = None,
+    p_better: float | None = None,
+    p_high: float | None = None,
+) -> str:
+    """``"regression"``, ``"improvement"``, ``"same"`` or ``"unknown"`` for a ratio test.
+
+    A change counts only when it is significant (one-sided ``p < alpha``) *and* beyond the
+    tolerance (``ratio > 1 + tolerance`` in the worse direction, ``< 1 - tolerance`` in the
+    better), so small real changes and large noisy ones never gate. ``unknown``: the estimate is
+    beyond the tolerance without being significant, or (with ``p_high``, Pinpoint's grey zone)
+    the p-value is at most ``p_high`` and the interval still reaches past the tolerance — the
+    cases where more blocks could change the answer. ``p_worse``/``p_better`` override the
+    test's own one-sided p-values (e.g. after a Holm adjustment).
+    """
+    if tolerance < 0:
+        raise ValueError(f"tolerance must be >= 0, got {tolerance!r}")
+    _check_unit("alpha", alpha)
+    up, down = 1.0 + tolerance, 1.0 - tolerance
+    lo, hi = test.ci
+    if higher_is_worse:
+        pw = test.p_greater if p_worse is None else p_worse
+        pb = test.p_less if p_better is None else p_better
+        worse, better = test.ratio > up, test.ratio < down
+        ci_worse, ci_better = hi > up, lo < down
+    else:
+        pw = test.p_less if p_worse is None else p_worse
+        pb = test.p_greater if p_better is None else p_better
+        worse, better = test.ratio < down, test.ratio > up
+        ci_worse, ci_better = lo < down, hi > up
+    if worse and pw < alpha:
+        return "regression"
+    if better and pb < alpha:
+        return "improvement"
+    if worse or better:
+        return "unknown"
+    if p_high is not None and ((pw <= p_high and ci_worse) or (pb <= p_high and ci_better)):
+        return "unknown"
+    return "same"

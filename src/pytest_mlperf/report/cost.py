@@ -128,18 +128,21 @@ def _summary_row(entry: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def cost_terminal_lines(costs: Sequence[Mapping[str, Any]], *, verbose: bool = False) -> list[str]:
-    """One line per benchmark; with `verbose`, every tier, the sizing and the line items."""
+def cost_terminal_lines(
+    costs: Sequence[Mapping[str, Any]], *, detail: bool = True, verbose: bool = False
+) -> list[str]:
+    """Every tier with its sizing per benchmark (`detail`), else one line per benchmark;
+    the assumptions and line items too with `verbose`."""
     if not costs:
         return []
     first = costs[0]
     lines = [
         f"pytest-mlperf cost estimates (USD/month, list prices as of {first.get('prices_as_of')})"
     ]
-    if not verbose:
+    if not detail:
         lines += text_table(SUMMARY_COLUMNS, [_summary_row(e) for e in costs], left=(0, 1, 4))
         lines.append("(every tier, sizing and line items: -v, or report.md)")
-    for entry in costs if verbose else ():
+    for entry in costs if detail else ():
         recommended = entry.get("recommended")
         rows = [list(COLUMNS)]
         for row in entry.get("tiers", []):
@@ -163,6 +166,8 @@ def cost_terminal_lines(costs: Sequence[Mapping[str, Any]], *, verbose: bool = F
         if sens:
             lines.append(f"  sensitivity: {_scenarios(entry)}")
             lines.append(f"  {sens.get('summary')}")
+        if not verbose:
+            continue
         lines.append(f"  assumptions: {_assumption_text(entry.get('assumptions', {}))}")
         for row in entry.get("tiers", []):
             for item in row.get("line_items", []):

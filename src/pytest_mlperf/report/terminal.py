@@ -18,7 +18,7 @@ def render_terminal(
         lines += text_table(COLUMNS, [row(e) for e in report["results"]])
         lines.append("")
     if not quiet and report.get("costs"):
-        lines += cost_terminal_lines(report["costs"], verbose=verbose)
+        lines += cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
         lines.append("")
     for nodeid, message in checks_with(report, "fail"):
         lines.append(f"FAIL {nodeid}: {message}")

@@ -1,0 +1,447 @@
+"""Side-by-side A/B: baseline and candidate timed as interleaved paired blocks in one process.
+
+A stored baseline comes from another job, whose machine may simply have been slower; no
+statistic can tell that apart from a regression. Here both models run in the same process,
+alternating blocks of calls in the order AB, BA, AB, ..., so the two blocks of a pair share the
+machine's state and alternating the order cancels a steady drift. The unit of the test is the
+pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by default),
+and a paired one-sided test on the ``d_i`` (research notes, statistics section 6(c)).
+
+REGRESSION needs the test to be significant *and* the ratio to exceed ``1 + tolerance``;
+IMPROVEMENT is the mirror image. When the first ``blocks`` pairs leave the answer UNKNOWN
+(beyond the tolerance but not significant, or Pinpoint's grey zone ``p <= unknown_p``), pairs
+are added up to ``max_blocks`` and the test is run once more. Each of the two looks tests at
+``alpha / 2``, so the chance of a false REGRESSION over both stays within ``alpha``: testing
+again after every couple of added pairs multiplied it in the seeded simulations.
+"""
+
+from __future__ import annotations
+
+import enum
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from . import stats
+from .baseline import TIMER_FLOOR_MS
+from .bench import _call_error, _Target, make_batches, quiet_interpreter, resolve_model
+
+AB_METRICS = ("p50", "p95", "mean")
+_QUANTILES = {"p50": 0.5, "p95": 0.95}
+MIN_BLOCK_CALLS = 20  # below this a block's p95 is its maximum
+
+
+class ABVerdict(enum.StrEnum):
+    """Outcome of a side-by-side comparison (compares equal to its upper-case name)."""
+
+    REGRESSION = "REGRESSION"
+    SAME = "SAME"
+    IMPROVEMENT = "IMPROVEMENT"
+    UNKNOWN = "UNKNOWN"
+
+
+@dataclass(frozen=True)
+class ABBlock:
+    """One pair of blocks: which model ran first, and each block's statistics in ms."""
+
+    pair: int
+    order: str  # "AB": baseline first, "BA": candidate first
+    baseline: dict[str, float]
+    candidate: dict[str, float]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "pair": self.pair,
+            "order": self.order,
+            "baseline": dict(self.baseline),
+            "candidate": dict(self.candidate),
+        }
+
+
+@dataclass
+class ABResult:
+    """Candidate/baseline ratios of p50, p95 and mean latency, and the verdict on ``metric``.
+
+    Ratios are candidate over baseline: above 1 the candidate is slower. Intervals are at
+    ``1 - 2 * alpha_look``, so the lower end is above 1 exactly when the one-sided test at that
+    look is significant. ``throughput_ratio`` is the inverse of the mean-latency ratio.
+    """
+
+    verdict: ABVerdict
+    metric: str
+    tolerance_pct: float
+    alpha: float
+    alpha_look: float
+    tests: dict[str, stats.RatioTest]
+    blocks: list[ABBlock]
+    block_calls: int
+    batch_size: int
+    method: str
+    baseline_name: str
+    candidate_name: str
+    stop_reason: str
+    looks: list[dict[str, Any]] = field(default_factory=list)
+    verdicts: dict[str, str] = field(default_factory=dict)  # per metric, lower case
+    elapsed_s: float = 0.0
+
+    @property
+    def ratio(self) -> float:
+        """Ratio of the metric the verdict is about (p95 by default)."""
+        return self.tests[self.metric].ratio
+
+    @property
+    def ci(self) -> tuple[float, float]:
+        return self.tests[self.metric].ci
+
+    @property
+    def p_value(self) -> float:
+        """One-sided p-value of "the candidate is slower" on the verdict's metric."""
+        return self.tests[self.metric].p_greater
+
+    @property
+    def p50_ratio(self) -> float:
+        return self.tests["p50"].ratio
+
+    @property
+    def p95_ratio(self) -> float:
+        return self.tests["p95"].ratio
+
+    @property
+    def throughput_ratio(self) -> float:
+        return 1.0 / self.tests["mean"].ratio
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def n_calls(self) -> int:
+        """Timed calls of each model."""
+        return self.n_pairs * self.block_calls
+
+    @property
+    def regressed(self) -> bool:
+        return self.verdict is ABVerdict.REGRESSION
+
+    def summary(self) -> str:
+        """One line: verdict, ratio with its interval, p-value, tolerance."""
+        lo, hi = self.ci
+        level = f"{self.tests[self.metric].confidence:.0%}"
+        return (
+            f"{self.verdict.value}: {self.metric} ratio {self.ratio:.3f} "
+            f"[{level} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
+            f"(tolerance {self.tolerance_pct:g}%, alpha {self.alpha:g}, "
+            f"{self.n_pairs} pairs x {self.block_calls} calls)"
+        )
+
+    def __str__(self) -> str:
+        lines = [
+            f"A/B: {self.candidate_name} (candidate) vs {self.baseline_name} (baseline), "
+            f"{self.method}, batch size {self.batch_size}",
+            f"  {self.summary()}",
+        ]
+        for metric in AB_METRICS:
+            test = self.tests[metric]
+            label = "throughput" if metric == "mean" else metric
+            ratio, (lo, hi) = test.ratio, test.ci
+            if metric == "mean":
+                ratio, lo, hi = 1.0 / ratio, 1.0 / hi, 1.0 / lo
+            lines.append(
+                f"    {label:<10} ratio {ratio:.3f} [{lo:.3f}, {hi:.3f}]  "
+                f"p(slower)={test.p_greater:.2g}  p(faster)={test.p_less:.2g}"
+            )
+        lines.append(f"  stopped: {self.stop_reason}; {self.n_calls} timed calls per model")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON types only, for the report record."""
+        return {
+            "verdict": self.verdict.value,
+            "metric": self.metric,
+            "tolerance_pct": self.tolerance_pct,
+            "alpha": self.alpha,
+            "alpha_look": self.alpha_look,
+            "baseline": self.baseline_name,
+            "candidate": self.candidate_name,
+            "method": self.method,
+            "batch_size": self.batch_size,
+            "block_calls": self.block_calls,
+            "pairs": self.n_pairs,
+            "calls_per_model": self.n_calls,
+            "stop_reason": self.stop_reason,
+            "elapsed_s": self.elapsed_s,
+            "ratios": {m: t.to_dict() for m, t in self.tests.items()},
+            "throughput_ratio": self.throughput_ratio,
+            "verdicts": dict(self.verdicts),
+            "looks": [dict(look) for look in self.looks],
+            "blocks": [b.to_dict() for b in self.blocks],
+        }
+
+    def typical(self, metric: str) -> tuple[float, float]:
+        """Geometric means of the baseline's and the candidate's block statistics (ms).
+
+        Their quotient is exactly the ratio the test estimates.
+        """
+        logs = np.log([[b.baseline[metric], b.candidate[metric]] for b in self.blocks])
+        base, cand = np.exp(logs.mean(axis=0))
+        return float(base), float(cand)
+
+    def comparisons(self, nodeid: str = "") -> list[dict[str, Any]]:
+        """Entries for the report's ``comparisons`` list, shaped like stored-run comparisons.
+
+        Only the verdict's metric gates; on the others a regression is reported as ``warn``.
+        The mean latency is reported as throughput (rows/s): there the ratio is below 1 when
+        the candidate is slower.
+        """
+        records = []
+        for metric in AB_METRICS:
+            test = self.tests[metric]
+            base, cand = self.typical(metric)
+            ratio, (lo, hi), unit = test.ratio, test.ci, "ms"
+            p_worse, p_better = test.p_greater, test.p_less
+            name = metric
+            if metric == "mean":
+                name, unit = "throughput", "rows/s"
+                base, cand = self.batch_size * 1000.0 / base, self.batch_size * 1000.0 / cand
+                ratio, lo, hi = 1.0 / ratio, 1.0 / hi, 1.0 / lo
+            verdict = self.verdicts[metric]
+            gating = metric == self.metric
+            if verdict == "regression" and not gating:
+                verdict = "warn"  # a finding on a metric this comparison does not gate on
+            records.append(
+                {
+                    "kind": "ab",
+                    "nodeid": nodeid,
+                    "name": f"{self.candidate_name} vs {self.baseline_name}",
+                    "batch_size": self.batch_size,
+                    "metric": name,
+                    "unit": unit,
+                    "baseline": base,
+                    "current": cand,
+                    "ratio": ratio,
+                    "ci": [lo, hi],
+                    "confidence": test.confidence,
+                    "p_value": p_better if verdict == "improvement" else p_worse,
+                    "p_adjusted": None,
+                    "test": test.method,
+                    "blocks": {"size": self.block_calls, "pairs": self.n_pairs},
+                    "tolerance_pct": self.tolerance_pct,
+                    "verdict": verdict,
+                    "same_machine": True,
+                    "gating": gating,
+                    "message": (
+                        f"A/B {name}: {verdict}, candidate/baseline {ratio:.3f} "
+                        f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+                    ),
+                }
+            )
+        return records
+
+
+def _block_stats(samples_ms: stats.FloatArray) -> dict[str, float]:
+    ordered = np.sort(samples_ms)
+    values = {m: stats.percentile(ordered, q) for m, q in _QUANTILES.items()}
+    values["mean"] = float(ordered.mean())
+    return {m: max(v, TIMER_FLOOR_MS) for m, v in values.items()}
+
+
+def _time_block(
+    target: _Target, batches: list[Any], start: int, calls: int, clock: Callable[[], int]
+) -> stats.FloatArray:
+    """``calls`` timed calls on the batches from ``start`` on; nothing else between the reads."""
+    fn, count = target.fn, len(batches)
+    samples: list[int] = []
+    append = samples.append
+    try:
+        for i in range(start, start + calls):
+            batch = batches[i % count]
+            t0 = clock()
+            fn(batch)
+            t1 = clock()
+            append(t1 - t0)
+    except Exception as exc:
+        raise _call_error(target, exc, "the A/B timed loop") from exc
+    return np.asarray(samples, dtype=np.float64) / 1e6
+
+
+def _measure_pair(
+    targets: tuple[_Target, _Target],
+    batches: list[Any],
+    pair: int,
+    block_calls: int,
+    clock: Callable[[], int],
+) -> ABBlock:
+    """One block of each model on the same batches, baseline first on even pairs (AB, BA, ...)."""
+    order = (0, 1) if pair % 2 == 0 else (1, 0)
+    figures: dict[int, dict[str, float]] = {}
+    for who in order:
+        samples = _time_block(targets[who], batches, pair * block_calls, block_calls, clock)
+        figures[who] = _block_stats(samples)
+    return ABBlock(pair, "AB" if order[0] == 0 else "BA", figures[0], figures[1])
+
+
+def _tests(blocks: list[ABBlock], confidence: float, test: str) -> dict[str, stats.RatioTest]:
+    return {
+        m: stats.paired_ratio_test(
+            [b.baseline[m] for b in blocks],
+            [b.candidate[m] for b in blocks],
+            confidence=confidence,
+            method=test,
+        )
+        for m in AB_METRICS
+    }
+
+
+@dataclass(frozen=True)
+class ABDesign:
+    """The validated knobs of a side-by-side comparison (see :func:`measure_ab`)."""
+
+    blocks: int = 10
+    block_calls: int = 200
+    max_blocks: int = 20
+    tolerance_pct: float = 5.0
+    alpha: float = 0.01
+    metric: str = "p95"
+    test: str = "t"
+    unknown_p: float = 0.15
+
+    def __post_init__(self) -> None:
+        if self.blocks < 2:
+            raise ValueError(f"blocks must be at least 2 pairs, got {self.blocks!r}")
+        if self.max_blocks < self.blocks:
+            raise ValueError(
+                f"max_blocks ({self.max_blocks}) must be at least blocks ({self.blocks})"
+            )
+        if self.block_calls < MIN_BLOCK_CALLS:
+            raise ValueError(
+                f"block_calls must be at least {MIN_BLOCK_CALLS}, got {self.block_calls!r}"
+            )
+        if not self.tolerance_pct >= 0:
+            raise ValueError(f"tolerance_pct must be >= 0, got {self.tolerance_pct!r}")
+        if not 0.0 < self.alpha < 0.5:
+            raise ValueError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
+        if self.metric not in AB_METRICS:
+            raise ValueError(f"metric must be one of {', '.join(AB_METRICS)}, got {self.metric!r}")
+        if self.test not in ("t", "wilcoxon"):
+            raise ValueError(f"test must be 't' or 'wilcoxon', got {self.test!r}")
+        if not 0.0 <= self.unknown_p < 1.0:
+            raise ValueError(f"unknown_p must be in [0, 1), got {self.unknown_p!r}")
+
+    @property
+    def looks(self) -> tuple[int, ...]:
+        """Pairs measured when the test is run: after ``blocks``, and at ``max_blocks``."""
+        return (self.blocks,) if self.max_blocks == self.blocks else (self.blocks, self.max_blocks)
+
+    @property
+    def alpha_look(self) -> float:
+        """Bonferroni over the looks: the overall false-alarm rate stays within ``alpha``."""
+        return self.alpha / len(self.looks)
+
+    def verdict(self, test: stats.RatioTest, *, final: bool) -> str:
+        """Lower-case verdict; before the last look the grey zone also answers "unknown"."""
+        return stats.ratio_verdict(
+            test,
+            tolerance=self.tolerance_pct / 100.0,
+            alpha=self.alpha_look,
+            p_high=None if final else self.unknown_p,
+        )
+
+
+def measure_ab(
+    baseline_model: Any,
+    candidate_model: Any,
+    X: Any,
+    *,
+    batch_size: int = 1,
+    method: str = "predict",
+    blocks: int = 10,
+    block_calls: int = 200,
+    max_blocks: int = 20,
+    tolerance_pct: float = 5.0,
+    alpha: float = 0.01,
+    metric: str = "p95",
+    test: str = "t",
+    unknown_p: float = 0.15,
+    warmup: int = 20,
+    max_time: float = 300.0,
+    disable_gc: bool = True,
+    seed: int = 0,
+    clock: Callable[[], int] = time.perf_counter_ns,
+    baseline_name: str | None = None,
+    candidate_name: str | None = None,
+) -> ABResult:
+    """Time both models in interleaved paired blocks and judge ``metric``'s ratio.
+
+    ``blocks`` pairs of ``block_calls`` calls each are measured first; if the verdict is
+    UNKNOWN, pairs are added up to ``max_blocks`` and the test runs once more. ``max_time``
+    (seconds on ``clock``) stops adding pairs early; the verdict then uses what was measured.
+    Both models see the same seeded batches in the same order. ``clock`` is a nanosecond timer
+    (a fake one in tests).
+    """
+    design = ABDesign(
+        blocks, block_calls, max_blocks, tolerance_pct, alpha, metric, test, unknown_p
+    )
+    targets = (resolve_model(baseline_model, method), resolve_model(candidate_model, method))
+    batches = make_batches(X, batch_size, seed)
+    started = time.perf_counter()
+    deadline = clock() + int(max_time * 1e9)
+    for i in range(warmup):
+        for target in targets:
+            try:
+                target.fn(batches[i % len(batches)])
+            except Exception as exc:
+                raise _call_error(target, exc, "warm-up") from exc
+    confidence = 1.0 - 2.0 * design.alpha_look
+    measured: list[ABBlock] = []
+    looks: list[dict[str, Any]] = []
+    stop_reason = ""
+    with quiet_interpreter(disable_gc):  # one full collection; GC and tracing off till done
+        for wanted in design.looks:
+            while len(measured) < wanted:
+                if len(measured) >= 2 and clock() > deadline:
+                    stop_reason = "max_time"
+                    break
+                pair = _measure_pair(targets, batches, len(measured), block_calls, clock)
+                measured.append(pair)
+                if disable_gc:
+                    gc.collect(1)  # only this pair's young garbage, outside the timed blocks
+            tests = _tests(measured, confidence, test)
+            final = bool(stop_reason) or wanted == design.looks[-1]
+            verdict = design.verdict(tests[metric], final=final)
+            looks.append(
+                {
+                    "pairs": len(measured),
+                    "ratio": tests[metric].ratio,
+                    "p_greater": tests[metric].p_greater,
+                    "p_less": tests[metric].p_less,
+                    "verdict": verdict,
+                }
+            )
+            if verdict != "unknown" or final:
+                break
+    if not stop_reason:
+        stop_reason = "decided" if verdict != "unknown" else f"max_blocks ({max_blocks} pairs)"
+    final_verdicts = {m: design.verdict(t, final=True) for m, t in tests.items()}
+    final_verdicts[metric] = verdict
+    return ABResult(
+        verdict=ABVerdict(verdict.upper()),
+        metric=metric,
+        tolerance_pct=tolerance_pct,
+        alpha=alpha,
+        alpha_look=design.alpha_look,
+        tests=tests,
+        blocks=measured,
+        block_calls=block_calls,
+        batch_size=batch_size,
+        method=targets[0].method,
+        baseline_name=baseline_name or targets[0].name,
+        candidate_name=candidate_name or targets[1].name,
+        stop_reason=stop_reason,
+        looks=looks,
+        verdicts=final_verdicts,
+        elapsed_s=time.perf_counter() - started,
+    )

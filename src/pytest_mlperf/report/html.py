@@ -1,0 +1,538 @@
+"""report.html: one self-contained page, rendered from the report record alone.
+
+The page opens offline and from an artifact viewer: styles are inline, figures are inline SVG
+drawn by matplotlib (`plots.py`), and a Content-Security-Policy forbids scripts and every
+outside resource, so even a bug in escaping could not run code or call home. All text from the
+record goes through Jinja2's auto-escaping. Sections whose data is absent are left out: the
+record of an ordinary run has no sweeps, costs or comparisons.
+
+jinja2 and matplotlib are the optional `html` extra; without them `render_html` raises
+`HtmlUnavailable`, whose message says how to install it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from ..numbers import fmt
+from .common import result_verdict, short_test
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+DASH = "\u2013"  # en dash: a value the record does not have
+INSTALL_HINT = "report.html needs the html extra: pip install 'pytest-mlperf[html]'"
+# Each figure costs about 50 ms to draw; beyond these counts the rest get tables only (failed
+# benchmarks drawn first), so a 50-benchmark page still renders in a few seconds.
+MAX_LATENCY_FIGURES = 50
+MAX_SWEEP_FIGURES = 10
+MAX_COST_FIGURES = 10
+LATENCY_METRICS = ("p50", "p90", "p95", "p99", "mean")
+HIGHER_IS_BETTER = ("throughput",)
+VERDICT_CLASSES = {
+    "pass": "pass",
+    "fail": "fail",
+    "inconclusive": "warn",
+    "regression": "fail",
+    "warn": "warn",
+    "unknown": "warn",
+    "improvement": "pass",
+    "same": "neutral",
+    "new": "neutral",
+    "missing": "warn",
+}
+COMPARISON_ORDER = ("regression", "warn", "unknown", "missing", "improvement", "new", "same")
+
+
+class HtmlUnavailable(RuntimeError):
+    """report.html was asked for, but jinja2 or matplotlib is not installed."""
+
+
+def html_available() -> bool:
+    """True when the html extra is installed (callers may skip report.html otherwise)."""
+    try:
+        _modules()
+    except HtmlUnavailable:
+        return False
+    return True
+
+
+@functools.cache
+def _modules() -> tuple[Any, Callable[[str], Any]]:
+    """The plots module and markupsafe's Markup, or `HtmlUnavailable` naming the extra."""
+    try:
+        import jinja2  # noqa: F401
+        import matplotlib  # noqa: F401
+        from markupsafe import Markup
+
+        from . import plots
+    except ImportError as exc:
+        raise HtmlUnavailable(f"{INSTALL_HINT} ({exc})") from exc
+    return plots, Markup
+
+
+@functools.cache
+def _environment() -> Environment:
+    _modules()
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("pytest_mlperf.report", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def render_html(report: Mapping[str, Any]) -> str:
+    """The report record as one HTML page (raises `HtmlUnavailable` without the extra)."""
+    plots, markup = _modules()
+    page = Page(report, plots, markup)
+    return _environment().get_template("report.html.j2").render(page.context())
+
+
+# --- formatting -------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def num(value: Any, digits: int = 4) -> str:
+    """A figure as the other reports print it; a dash for missing or non-numeric values."""
+    number = _number(value)
+    return DASH if number is None else fmt(number, digits)
+
+
+def usd(value: Any) -> str:
+    number = _number(value)
+    return DASH if number is None else f"${number:,.2f}"
+
+
+def interval(pair: Any) -> str:
+    """`[lo, hi]`, with an open side where too few calls bound it; empty when there is none."""
+    if not isinstance(pair, list | tuple) or len(pair) < 2:
+        return ""
+    lo, hi = (_number(v) for v in pair[:2])
+    if lo is None and hi is None:
+        return ""
+    return f"[{DASH if lo is None else fmt(lo)}, {'∞' if hi is None else fmt(hi)}]"
+
+
+def css_class(verdict: Any) -> str:
+    """A fixed set of class names, whatever the record says."""
+    return VERDICT_CLASSES.get(str(verdict).lower(), "neutral")
+
+
+def distance(check: Mapping[str, Any]) -> str:
+    """How far the value is from its limit, in the direction that breaks it."""
+    value, limit = _number(check.get("value")), _number(check.get("limit"))
+    if value is None or limit is None or limit == 0:
+        return ""
+    change = value / limit - 1.0
+    size = f"{abs(change):.{1 if abs(change) < 0.1 else 0}%}"
+    if check.get("metric") in HIGHER_IS_BETTER:
+        return f"{size} under" if change < 0 else f"{size} above"
+    return f"+{size} over" if change > 0 else f"{size} under"
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return dict(value) if isinstance(value, Mapping) else {}
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+class Page:
+    """What the template shows, computed once from the record; figures drawn here."""
+
+    def __init__(self, report: Mapping[str, Any], plots: Any, markup: Callable[[str], Any]):
+        self.report = report
+        self.plots = plots
+        self.markup = markup
+        self.results = [_dict(e) for e in _list(report.get("results"))]
+        self.notes: list[str] = []
+
+    def context(self) -> dict[str, Any]:
+        comparisons = self._comparisons()
+        return {
+            "title": self._title(),
+            "created": _text(self.report.get("created")),
+            "version": _text(self.report.get("plugin_version")),
+            "summary": self._summary(),
+            "broken": self._checks_with("fail"),
+            "inconclusive": self._checks_with("inconclusive"),
+            "regressions": [c for c in comparisons if c["verdict"] == "regression"],
+            "errors": self._errors(),
+            "warnings": [str(w) for w in _list(self.report.get("warnings"))],
+            "results": self._results(),
+            "sweeps": self._sweeps(),
+            "costs": self._costs(),
+            "cost_total": self._cost_total(),
+            "comparisons": [c for c in comparisons if c["verdict"] != "same"],
+            "unchanged": [c for c in comparisons if c["verdict"] == "same"],
+            "recommendations": self._recommendations(),
+            "machine": self._machine(),
+            "environment": _dict(self.report.get("environment")),
+            "settings": _dict(self.report.get("settings")),
+            "notes": self.notes,
+        }
+
+    def _title(self) -> str:
+        verdict = str(_dict(self.report.get("summary")).get("verdict", "")).upper()
+        return f"pytest-mlperf: {verdict}" if verdict else "pytest-mlperf report"
+
+    def _summary(self) -> dict[str, Any]:
+        summary = _dict(self.report.get("summary"))
+        regressions = sum(
+            1
+            for c in _list(self.report.get("comparisons"))
+            if _dict(c).get("verdict") == "regression"
+        )
+        verdict = str(summary.get("verdict") or ("fail" if regressions else "pass"))
+        return {
+            "verdict": verdict.upper(),
+            "css": css_class(verdict),
+            "counts": [
+                ("benchmarks", summary.get("benchmarks", len(self.results))),
+                ("checks", summary.get("checks", DASH)),
+                ("failed", summary.get("failed_checks", DASH)),
+                ("inconclusive", summary.get("inconclusive_checks", DASH)),
+                ("regressions", regressions),
+                ("errors", summary.get("errors", len(_list(self.report.get("errors"))))),
+            ],
+        }
+
+    def _checks_with(self, verdict: str) -> list[dict[str, Any]]:
+        found = []
+        for index, entry in enumerate(self.results):
+            for check in map(_dict, _list(entry.get("checks"))):
+                if check.get("verdict") == verdict:
+                    found.append(self._check_row(check, entry, index))
+        return found
+
+    @staticmethod
+    def _check_row(check: dict[str, Any], entry: dict[str, Any], index: int) -> dict[str, Any]:
+        return {
+            "anchor": f"b{index}",
+            "nodeid": _text(entry.get("nodeid")),
+            "test": short_test(_text(entry.get("nodeid"))),
+            "name": _text(entry.get("name")),
+            "batch_size": _text(entry.get("batch_size")),
+            "metric": _text(check.get("metric")),
+            "limit": DASH if (limit := _number(check.get("limit"))) is None else f"{limit:,.6g}",
+            "value": num(check.get("value")),
+            "ci": interval(check.get("ci")),
+            "distance": distance(check),
+            "verdict": _text(check.get("verdict")),
+            "css": css_class(check.get("verdict")),
+            "message": _text(check.get("message")),
+            "n": _text(check.get("n")),
+        }
+
+    def _errors(self) -> list[dict[str, str]]:
+        rows = []
+        for error in _list(self.report.get("errors")):
+            if isinstance(error, Mapping):
+                rows.append(
+                    {"nodeid": _text(error.get("nodeid")), "message": _text(error.get("message"))}
+                )
+            else:
+                rows.append({"nodeid": "", "message": _text(error)})
+        return rows
+
+    # --- benchmarks ---
+
+    def _results(self) -> list[dict[str, Any]]:
+        drawn = self._latency_figures()
+        rows = []
+        for index, entry in enumerate(self.results):
+            lat, ci = _dict(entry.get("latency_ms")), _dict(entry.get("ci_ms"))
+            name, model = _text(entry.get("name")), _text(entry.get("model"))
+            memory = entry.get("memory_mb")
+            rows.append(
+                {
+                    "anchor": f"b{index}",
+                    "nodeid": _text(entry.get("nodeid")),
+                    "test": short_test(_text(entry.get("nodeid"))),
+                    "label": name if name == model or not model else f"{name} ({model})",
+                    "method": _text(entry.get("method") or "predict"),
+                    "batch_size": _text(entry.get("batch_size")),
+                    "n": _text(entry.get("n_samples")),
+                    "warmup": _text(entry.get("warmup_calls")),
+                    "elapsed": num(entry.get("elapsed_s"), 3),
+                    "stop_reason": _text(entry.get("stop_reason")),
+                    "outcome": _text(entry.get("outcome")),
+                    "verdict": self._verdict(entry),
+                    "css": css_class(self._verdict(entry).lower()),
+                    "p50": num(lat.get("p50")),
+                    "p95": num(lat.get("p95")),
+                    "p95_ci": interval(ci.get("p95")),
+                    "p99": num(lat.get("p99")),
+                    "stats": [
+                        (key, num(lat.get(key)), interval(ci.get(key)))
+                        for key in ("mean", "p50", "p90", "p95", "p99", "min", "max", "std")
+                        if key in lat
+                    ],
+                    "confidence": f"{_number(entry.get('confidence')) or 0.95:.0%}",
+                    "rps": num(entry.get("throughput_rps")),
+                    "memory": "not measured" if memory is None else f"{num(memory, 3)} MB",
+                    "checks": [
+                        self._check_row(_dict(c), entry, index) for c in _list(entry.get("checks"))
+                    ],
+                    "warnings": [str(w) for w in _list(entry.get("warnings"))],
+                    "figure": drawn.get(index),
+                }
+            )
+        return rows
+
+    @staticmethod
+    def _verdict(entry: Mapping[str, Any]) -> str:
+        try:
+            return result_verdict({"checks": [_dict(c) for c in _list(entry.get("checks"))]})
+        except KeyError:
+            return "-"
+
+    def _latency_figures(self) -> dict[int, Any]:
+        """Latency figures by result index: failures first when there are too many to draw."""
+        rank = {"FAIL": 0, "INCONCLUSIVE": 1}
+        order = sorted(
+            (i for i, e in enumerate(self.results) if _list(e.get("samples_ms"))),
+            key=lambda i: (rank.get(self._verdict(self.results[i]), 2), i),
+        )
+        chosen = order[:MAX_LATENCY_FIGURES]
+        if len(order) > len(chosen):
+            self.notes.append(
+                f"Latency figures are drawn for {len(chosen)} of {len(order)} benchmarks "
+                "(failed and inconclusive first) to keep this page quick to open; the tables "
+                "show every benchmark."
+            )
+        return {i: self._latency_figure(self.results[i]) for i in sorted(chosen)}
+
+    def _latency_figure(self, entry: Mapping[str, Any]) -> Any:
+        samples = [v for v in (_number(s) for s in _list(entry.get("samples_ms"))) if v is not None]
+        ci = _list(_dict(entry.get("ci_ms")).get("p95"))
+        limits = [
+            self.plots.Limit(str(c["metric"]), limit, _text(c.get("verdict")))
+            for c in map(_dict, _list(entry.get("checks")))
+            if c.get("metric") in LATENCY_METRICS and (limit := _number(c.get("limit"))) is not None
+        ]
+        svg = self.plots.latency_svg(
+            samples,
+            p95=_number(_dict(entry.get("latency_ms")).get("p95")),
+            p95_ci=(_number(ci[0]), _number(ci[1])) if len(ci) >= 2 else None,
+            limits=limits,
+            confidence=_number(entry.get("confidence")) or 0.95,
+        )
+        return self.markup(svg)
+
+    # --- sweeps, costs, comparisons, advice ---
+
+    def _capped(self, items: Sequence[Any], cap: int, what: str) -> int:
+        if len(items) > cap:
+            self.notes.append(
+                f"{what} figures are drawn for the first {cap} of {len(items)}; "
+                "the tables show all of them."
+            )
+        return cap
+
+    def _sweeps(self) -> list[dict[str, Any]]:
+        sweeps = [_dict(s) for s in _list(self.report.get("sweeps"))]
+        cap = self._capped(sweeps, MAX_SWEEP_FIGURES, "Batch-size")
+        rows = []
+        for index, sweep in enumerate(sweeps):
+            curve = [_dict(p) for p in _list(sweep.get("curve"))]
+            best = sweep.get("best_batch_size")
+            number = _number(best)
+            best_size = None if number is None else int(number)
+            figure = None
+            if curve and index < cap:
+                figure = self.markup(self.plots.sweep_svg(curve, best_size))
+            name, model = _text(sweep.get("name")), _text(sweep.get("model"))
+            rows.append(
+                {
+                    "nodeid": _text(sweep.get("nodeid")),
+                    "label": name if name == model or not model else f"{name} ({model})",
+                    "best": "none passed its latency limits" if best is None else _text(best),
+                    "stop_reason": _text(sweep.get("stop_reason")),
+                    "figure": figure,
+                    "points": [
+                        {
+                            "batch_size": _text(p.get("batch_size")),
+                            "rps": num(p.get("throughput_rps")),
+                            "p95": num(p.get("latency_p95")),
+                            "verdict": _text(p.get("verdict")),
+                            "css": css_class(p.get("verdict")),
+                            "best": p.get("batch_size") == best,
+                        }
+                        for p in curve
+                    ],
+                }
+            )
+        return rows
+
+    def _costs(self) -> list[dict[str, Any]]:
+        costs = [_dict(c) for c in _list(self.report.get("costs"))]
+        cap = self._capped(costs, MAX_COST_FIGURES, "Cost")
+        rows = []
+        for index, entry in enumerate(costs):
+            tiers = [_dict(t) for t in _list(entry.get("tiers"))]
+            recommended = entry.get("recommended")
+            figure = None
+            if tiers and index < cap:
+                figure = self.markup(self.plots.cost_svg(tiers, recommended))
+            sensitivity = _dict(entry.get("sensitivity"))
+            rows.append(
+                {
+                    "nodeid": _text(entry.get("nodeid")),
+                    "label": _text(entry.get("name") or entry.get("model")),
+                    "request": _text(entry.get("request")),
+                    "recommended": _text(recommended),
+                    "recommended_usd": usd(entry.get("recommended_monthly_usd")),
+                    "recommendation": _text(entry.get("recommendation")),
+                    "budget": self._budget(entry.get("budget")),
+                    "figure": figure,
+                    "tiers": [self._tier_row(t, recommended) for t in tiers],
+                    "scenarios": [
+                        {
+                            "label": _text(s.get("label")),
+                            "requests": num(s.get("requests_per_month")),
+                            "peak": num(s.get("peak_to_average")),
+                            "tier": _text(s.get("recommended") or "none"),
+                            "usd": usd(s.get("recommended_usd")),
+                        }
+                        for s in map(_dict, _list(sensitivity.get("scenarios")))
+                    ],
+                    "sensitivity": _text(sensitivity.get("summary")),
+                    "assumptions": _dict(entry.get("assumptions")),
+                    "notes": [str(n) for n in _list(entry.get("notes"))],
+                    "prices": " ".join(
+                        p
+                        for p in (
+                            f"{_text(entry.get('currency'))} list prices as of",
+                            _text(entry.get("prices_as_of")),
+                            f"({_text(entry.get('prices_origin'))})",
+                        )
+                        if p.strip("() ")
+                    ),
+                    "stale": _text(entry.get("stale_warning")),
+                }
+            )
+        return rows
+
+    @staticmethod
+    def _budget(budget: Any) -> dict[str, str] | None:
+        """A cost budget's verdict, when the entry carries one ({verdict, message})."""
+        if not isinstance(budget, Mapping) or not budget.get("verdict"):
+            return None
+        verdict = _text(budget.get("verdict"))
+        return {
+            "verdict": verdict,
+            "css": css_class(verdict),
+            "message": _text(budget.get("message")),
+        }
+
+    @staticmethod
+    def _tier_row(tier: Mapping[str, Any], recommended: Any) -> dict[str, Any]:
+        eligible = bool(tier.get("eligible"))
+        return {
+            "tier": _text(tier.get("tier")),
+            "kind": _text(tier.get("kind")),
+            "monthly": usd(tier.get("monthly_usd")),
+            "provisioned": usd(tier.get("provisioned_usd")),
+            "usage": usd(tier.get("usage_usd")),
+            "sizing": _text(_dict(tier.get("sizing")).get("summary")),
+            "p95": num(tier.get("predicted_p95_ms")),
+            "eligible": "yes" if eligible else f"no: {_text(tier.get('reason'))}",
+            "recommended": tier.get("tier") == recommended,
+            "css": "pass" if tier.get("tier") == recommended else ("" if eligible else "muted"),
+        }
+
+    def _cost_total(self) -> str:
+        costs = [_dict(c) for c in _list(self.report.get("costs"))]
+        if len(costs) < 2:
+            return ""
+        values = [_number(c.get("recommended_monthly_usd")) for c in costs]
+        missing = sum(v is None for v in values)
+        text = f"{usd(sum(v for v in values if v is not None))}/month over {len(costs)} benchmarks"
+        return text + (f" ({missing} without an eligible tier)" if missing else "")
+
+    def _comparisons(self) -> list[dict[str, Any]]:
+        """Every comparison, the ones that need a look first."""
+        rank = {v: i for i, v in enumerate(COMPARISON_ORDER)}
+        rows = [self._comparison_row(c) for c in map(_dict, _list(self.report.get("comparisons")))]
+        return sorted(rows, key=lambda r: rank.get(r["verdict"], len(rank)))
+
+    @staticmethod
+    def _comparison_row(c: Mapping[str, Any]) -> dict[str, Any]:
+        verdict = _text(c.get("verdict"))
+        ratio = _number(c.get("ratio"))
+        p_value = _number(c.get("p_adjusted"))
+        p_value = _number(c.get("p_value")) if p_value is None else p_value
+        tolerance = _number(c.get("tolerance_pct"))
+        measured = c.get("baseline") is not None or c.get("current") is not None
+        return {
+            "nodeid": _text(c.get("nodeid")),
+            "test": short_test(_text(c.get("nodeid"))),
+            "name": _text(c.get("name")),
+            "batch_size": _text(c.get("batch_size")),
+            "kind": "A/B" if c.get("kind") == "ab" else _text(c.get("kind") or "stored"),
+            "metric": _text(c.get("metric")),
+            "shift": (
+                f"{num(c.get('baseline'))} → {num(c.get('current'))} {_text(c.get('unit'))}"
+                if measured
+                else ""
+            ),
+            "change": "" if ratio is None else f"{ratio - 1.0:+.1%}",
+            "ratio": "" if ratio is None else f"{ratio:.3f} {interval(c.get('ci'))}",
+            "p": "" if p_value is None else f"{p_value:.2g}",
+            "tolerance": "" if tolerance is None else f"{tolerance:g}%",
+            "gating": bool(c.get("gating")),
+            "verdict": verdict,
+            "css": css_class(verdict),
+            "message": _text(c.get("message")),
+        }
+
+    def _recommendations(self) -> list[dict[str, Any]]:
+        """Plain sentences, or advice entries ({model, recommendations: [...]}), or anything."""
+        groups = []
+        for item in _list(self.report.get("recommendations")):
+            if isinstance(item, str):
+                groups.append({"title": "", "lines": [item]})
+            elif isinstance(item, Mapping) and isinstance(item.get("recommendations"), list):
+                title = _text(item.get("nodeid") or item.get("model"))
+                groups.append({"title": title, "lines": [str(x) for x in item["recommendations"]]})
+            else:
+                groups.append({"title": "", "lines": [json.dumps(item, default=str)]})
+        return groups
+
+    def _machine(self) -> list[tuple[str, str]]:
+        env = _dict(self.report.get("environment"))
+        settings = _dict(self.report.get("settings"))
+        cores = env.get("cpu_count")
+        rows = [
+            ("CPU", f"{_text(env.get('cpu'))}" + (f", {cores} cores" if cores else "")),
+            ("GPU", _text(env.get("gpu")) or "none"),
+            ("Platform", _text(env.get("platform"))),
+            ("Python", " ".join(_text(env.get(k)) for k in ("implementation", "python")).strip()),
+            ("Load average", ", ".join(num(x, 3) for x in _list(env.get("load_average")))),
+            ("Fingerprint", _text(env.get("fingerprint"))),
+            ("Confidence", f"{c:.0%}" if (c := _number(settings.get("confidence"))) else ""),
+            ("Percentiles", _text(settings.get("percentile_method"))),
+        ]
+        return [(k, v) for k, v in rows if v]
