@@ -53,6 +53,10 @@ class BaselineError(Exception):
     """A stored run cannot be read, found or written; the message names the file."""
 
 
+class NoBaselineError(BaselineError):
+    """No stored run matches yet (a first run in CI): worth a warning, not a failure."""
+
+
 # --------------------------------------------------------------------------------------------
 # Reading and validating a run
 # --------------------------------------------------------------------------------------------
@@ -296,7 +300,7 @@ def load_run(
         report = read_run(name)
         return report, name, fingerprint_of(report) == fingerprint
     if not os.path.isdir(storage):
-        raise BaselineError(
+        raise NoBaselineError(
             f"no stored runs: {storage} does not exist (save one with --mlperf-save)"
         )
     wanted = "the latest run" if name is None else f"a run named {name!r}"
@@ -311,7 +315,7 @@ def load_run(
         ]
         if not others:
             known = ", ".join(r.stem for r in list_runs(storage)) or "none"
-            raise BaselineError(f"{storage}: no stored run matches {wanted} (stored: {known})")
+            raise NoBaselineError(f"{storage}: no stored run matches {wanted} (stored: {known})")
         path = max(others, key=lambda r: (os.path.getmtime(r.path), r.number)).path
     report = read_run(path)
     return report, path, fingerprint_of(report) == fingerprint

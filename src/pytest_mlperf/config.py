@@ -14,6 +14,8 @@ from typing import Any
 
 INCONCLUSIVE_POLICIES = ("warn", "fail", "pass")
 DEFAULT_REPORT_DIR = "mlperf-report"
+DEFAULT_STORAGE = ".mlperf"
+AUTO = "@auto"  # --mlperf-save / --mlperf-compare given without a name
 
 
 class SettingsError(ValueError):
@@ -73,6 +75,13 @@ def parse_path(value: Any) -> str:
     return str(value)
 
 
+def parse_run_name(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise SettingsError("a run name cannot be empty")
+    return text
+
+
 @dataclass(frozen=True)
 class Option:
     """One `--mlperf-NAME` option and its `mlperf_NAME` ini twin."""
@@ -116,6 +125,20 @@ OPTIONS = (
            parse_positive_float, metavar="USD"),
     Option("budget_warn_usd", "warn when all benchmarks together cost more a month",
            parse_positive_float, metavar="USD"),
+    Option("save", "store this run (raw samples included) in the storage folder, as NAME",
+           parse_run_name, metavar="NAME", const=AUTO),
+    Option("compare", "compare every result with a stored run: NAME, a number, a path or "
+           "the latest (default)", parse_run_name, metavar="NAME", const=AUTO),
+    Option("storage", f"folder of stored runs, one sub-folder per machine (default "
+           f"{DEFAULT_STORAGE}/)", parse_path, metavar="DIR", path=True),
+    Option("regression_pct", "slow-down a comparison tolerates before it is a regression "
+           "(default 5)", parse_positive_float, metavar="PCT"),
+    Option("benchmark_json", "also write the results in pytest-benchmark's JSON format",
+           parse_path, metavar="PATH", path=True),
+    Option("serial", "under pytest-xdist, measure one benchmark at a time, machine-wide",
+           parse_boolean, flag=True),
+    Option("advise", "try the optimizations that apply to every measured model of a marked "
+           "test and report what paid off", parse_boolean, flag=True),
 )  # fmt: skip
 
 
@@ -129,10 +152,27 @@ class Settings:
     cost_config: str | None = None
     budget_usd: float | None = None
     budget_warn_usd: float | None = None
+    save: str | None = None
+    compare: str | None = None
+    storage: str = DEFAULT_STORAGE
+    regression_pct: float = 5.0
+    benchmark_json: str | None = None
+    serial: bool = False
+    advise: bool = False
 
     @property
     def report_dir(self) -> str | None:
         return self.report
+
+    @property
+    def save_name(self) -> str | None:
+        """The name to store this run under (None: numbered only)."""
+        return None if self.save in (None, AUTO) else self.save
+
+    @property
+    def compare_name(self) -> str | None:
+        """The stored run to compare with (None: the latest)."""
+        return None if self.compare in (None, AUTO) else self.compare
 
     @classmethod
     def from_lookup(cls, get: Callable[[str], Any]) -> Settings:

@@ -94,6 +94,13 @@ def fingerprint(cpu: str, cores: int, gpu: str | None, system: str, arch: str) -
     return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
+def machine_fingerprint() -> str:
+    """This machine's fingerprint, without collecting the whole environment."""
+    return fingerprint(
+        cpu_model(), os.cpu_count() or 1, gpu_name(), platform.system(), platform.machine()
+    )
+
+
 def collect_environment() -> dict[str, Any]:
     cpu, cores, gpu = cpu_model(), os.cpu_count() or 1, gpu_name()
     system, arch = platform.system(), platform.machine()

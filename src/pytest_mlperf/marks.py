@@ -88,18 +88,37 @@ def budget(
     assumptions such as requests_per_month. Validated by `pytest_mlperf.cost.parse_budget`."""
 
 
+def regression(*, max_pct: float) -> None:
+    """Slow-down (percent) this test's results tolerate against the stored baseline or in
+    model_bench.ab before a significant change counts as a regression."""
+
+
 BUDGET_MARKER = "budget"
+REGRESSION_MARKER = "regression"
 
 
 def marker_help(name: str) -> str:
     """The line `pytest --markers` prints for one marker, built from its signature."""
-    func = budget if name == BUDGET_MARKER else MARKERS[name]
+    func = {BUDGET_MARKER: budget, REGRESSION_MARKER: regression}.get(name) or MARKERS[name]
     params = ", ".join(
         f"{p.name}=..." if p.kind is p.KEYWORD_ONLY else f"**{p.name}"
         for p in inspect.signature(func).parameters.values()
     )
     doc = (func.__doc__ or "").strip().splitlines()[0]
     return f"{name}({params}): pytest-mlperf: {doc}"
+
+
+def _positive_number(where: str, key: str, value: Any) -> float:
+    # numbers.Real admits NumPy scalars (np.int64 is not an int); bool is not a limit
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise MarkerError(f"{where}: {key} must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if not math.isfinite(number) or number <= 0:
+        raise MarkerError(f"{where}: {key} must be a positive finite number, got {value!r}")
+    return number
 
 
 def parse_marker(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> list[Limit]:
@@ -119,18 +138,23 @@ def parse_marker(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> l
             f"{where}: unknown argument {', '.join(unknown)}{hint}; accepted: {', '.join(accepted)}"
         )
     for key, value in kwargs.items():
-        if value is None:
-            continue
-        # numbers.Real admits NumPy scalars (np.int64 is not an int); bool is not a limit
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise MarkerError(f"{where}: {key} must be a number, got {value!r}")
-        try:
-            number = float(value)
-        except OverflowError:  # an int too large for a float
-            number = math.inf
-        if not math.isfinite(number) or number <= 0:
-            raise MarkerError(f"{where}: {key} must be a positive finite number, got {value!r}")
+        if value is not None:
+            _positive_number(where, key, value)
     if all(kwargs.get(key) is None for key in accepted):
         raise MarkerError(f"{where} needs at least one limit: {', '.join(accepted)}")
     limits: list[Limit] = func(**{k: float(v) for k, v in kwargs.items() if v is not None})
     return limits
+
+
+def parse_regression(args: Sequence[Any], kwargs: Mapping[str, Any]) -> float:
+    """The regression marker's tolerance in percent, validated like a limit."""
+    where = f"@pytest.mark.{REGRESSION_MARKER}"
+    if args:
+        raise MarkerError(f"{where} takes keyword arguments only (max_pct), got {args!r}")
+    unknown = sorted(set(kwargs) - {"max_pct"})
+    if unknown:
+        raise MarkerError(f"{where}: unknown argument {', '.join(unknown)}; accepted: max_pct")
+    value = kwargs.get("max_pct")
+    if value is None:
+        raise MarkerError(f"{where} needs max_pct, e.g. @pytest.mark.regression(max_pct=5)")
+    return _positive_number(where, "max_pct", value)

@@ -191,14 +191,11 @@ def build_report(
     sweeps: list[dict[str, Any]] | None = None,
     costs: list[dict[str, Any]] | None = None,
     budget: dict[str, Any] | None = None,
+    comparisons: list[dict[str, Any]] | None = None,
+    recommendations: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The report record (DESIGN.md §6) from result entries; renderers read only this."""
-    checks = [c for e in entries for c in e["checks"]]
-    failed = sum(c["verdict"] == "fail" for c in checks)
-    inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
-    undecided_fails = settings.get("inconclusive") == "fail" and inconclusive > 0
-    errors = errors or []
-    return {
+    report: dict[str, Any] = {
         "schema": SCHEMA,
         "created": created,
         "plugin_version": plugin_version,
@@ -208,20 +205,40 @@ def build_report(
         "sweeps": sweeps or [],
         "costs": costs or [],
         "budget": budget,
-        "comparisons": [],
-        "recommendations": [],
-        "errors": errors,
+        "comparisons": comparisons or [],
+        "recommendations": recommendations or [],
+        "errors": errors or [],
         "warnings": warnings or [],
-        "summary": {
-            "benchmarks": len(entries),
-            "checks": len(checks),
-            "failed_checks": failed,
-            "inconclusive_checks": inconclusive,
-            "errors": len(errors),
-            "verdict": "fail" if failed or undecided_fails or errors or _broken(budget) else "pass",
-        },
     }
+    report["summary"] = summarize(report)
+    return report
 
 
-def _broken(budget: dict[str, Any] | None) -> bool:
-    return budget is not None and budget.get("verdict") == "fail"
+def summarize(report: dict[str, Any]) -> dict[str, Any]:
+    """Counts and the run's verdict: fail on a failed check, an error, a broken session
+    budget, a gating regression, or (with --mlperf-inconclusive=fail) an undecided check."""
+    checks = [c for e in report["results"] for c in e["checks"]]
+    failed = sum(c["verdict"] == "fail" for c in checks)
+    inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
+    comparisons = report.get("comparisons", [])
+    regressions = sum(
+        c.get("verdict") == "regression" and c.get("gating", True) for c in comparisons
+    )
+    budget = report.get("budget") or {}
+    broken = (
+        failed
+        or regressions
+        or report.get("errors")
+        or budget.get("verdict") == "fail"
+        or (report["settings"].get("inconclusive") == "fail" and inconclusive)
+    )
+    return {
+        "benchmarks": len(report["results"]),
+        "checks": len(checks),
+        "failed_checks": failed,
+        "inconclusive_checks": inconclusive,
+        "regressions": regressions,
+        "improvements": sum(c.get("verdict") == "improvement" for c in comparisons),
+        "errors": len(report.get("errors", [])),
+        "verdict": "fail" if broken else "pass",
+    }

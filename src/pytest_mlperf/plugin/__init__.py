@@ -1,0 +1,137 @@
+"""pytest glue: options and ini twins, markers, the `model_bench` fixture, and the manager.
+
+The only part of pytest-mlperf that knows about pytest hooks. Options come from one table
+(`config.OPTIONS`); markers from their defining functions (`marks.py`); everything a run does
+with its results lives in `manager.Manager`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from ..baseline import BaselineError, NoBaselineError
+from ..config import OPTIONS, Settings, SettingsError
+from ..cost import CostConfigError, load_cost_config
+from ..env import machine_fingerprint
+from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
+from .fixture import MlperfInconclusiveWarning, ModelBench
+from .manager import Manager
+from .regressions import Baseline
+
+PLUGIN_NAME = "mlperf_manager"
+PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
+
+__all__ = ["Manager", "MlperfInconclusiveWarning", "ModelBench", "model_bench"]
+
+
+def _argparse(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+    def wrapped(text: str) -> Any:
+        try:
+            return convert(text)
+        except SettingsError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    return wrapped
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("mlperf", "ML inference performance (pytest-mlperf)")
+    for option in OPTIONS:
+        if option.flag:
+            group.addoption(option.cli, action="store_true", default=None, help=option.help)
+            parser.addini(option.ini, f"as {option.cli}", type="bool", default=False)
+            continue
+        extra: dict[str, Any] = {"nargs": "?", "const": option.const} if option.const else {}
+        group.addoption(
+            option.cli,
+            type=_argparse(option.parse),
+            default=None,
+            metavar=option.metavar,
+            help=option.help + ".",
+            **extra,
+        )
+        parser.addini(option.ini, f"as {option.cli}", default="")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in (*MARKERS, BUDGET_MARKER, REGRESSION_MARKER):
+        config.addinivalue_line("markers", marker_help(name))
+
+    def lookup(name: str) -> Any:
+        value = config.getoption(f"mlperf_{name}")
+        if value is not None:
+            return value
+        try:
+            value = config.getini(f"mlperf_{name}")
+        except (ValueError, pytest.UsageError) as exc:  # pytest's conversion of a typed value
+            raise SettingsError(f"mlperf_{name}: {exc}") from None
+        if value and PATH_OPTIONS.get(name):
+            # like pytest's cache_dir: an ini path is relative to the rootdir, not the cwd
+            value = str(config.rootpath / str(value))
+        return value
+
+    try:
+        settings = Settings.from_lookup(lookup)
+        cost_config = load_cost_config(_cost_config_path(config, settings))
+        baseline, no_baseline = _baseline(settings)
+    except (SettingsError, CostConfigError, BaselineError) as exc:
+        raise pytest.UsageError(f"pytest-mlperf: {exc}") from None
+    is_worker = hasattr(config, "workerinput")
+    if settings.report_dir and not settings.disable and not is_worker:
+        _check_writable(settings.report_dir)
+    manager = Manager(config, settings, cost_config, baseline)
+    if no_baseline and not is_worker:
+        manager.notes.append(("warning", f"nothing to compare with yet: {no_baseline}"))
+    config.pluginmanager.register(manager, PLUGIN_NAME)
+
+
+def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:
+    """The stored run to compare with, or why there is none yet (a first run in CI)."""
+    if settings.compare is None or settings.disable:
+        return None, None
+    try:
+        return Baseline.load(settings.storage, settings.compare_name, machine_fingerprint()), None
+    except NoBaselineError as exc:
+        return None, str(exc)
+
+
+def _cost_config_path(config: pytest.Config, settings: Settings) -> str | None:
+    """The cost configuration: the option, else the rootdir's pyproject.toml if there is one."""
+    if settings.cost_config:
+        return settings.cost_config
+    pyproject = config.rootpath / "pyproject.toml"
+    return str(pyproject) if pyproject.is_file() else None
+
+
+def _check_writable(directory: str) -> None:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        probe = os.path.join(directory, ".mlperf-write-check")
+        with open(probe, "w", encoding="utf-8") as fh:
+            fh.write("ok")
+        os.remove(probe)
+    except OSError as exc:
+        raise pytest.UsageError(
+            f"pytest-mlperf: cannot write the report to {directory!r}: {exc.strerror or exc}"
+        ) from None
+
+
+@pytest.fixture
+def model_bench(request: pytest.FixtureRequest) -> Any:
+    """Measure a model's inference latency, throughput and memory; see pytest-mlperf docs.
+
+    `model_bench(model, X, batch_size=1)`, `.sweep(...)`, `.ab(baseline, candidate, X)`,
+    `.advise(model, X, y)`. With --mlperf-advise, every model a marked test measured is also
+    run through the advisor after the test.
+    """
+    manager: Manager = request.config.pluginmanager.getplugin(PLUGIN_NAME)
+    bench = ModelBench(request.node, manager)
+    yield bench
+    if manager.settings.advise and not manager.settings.disable and bench.limits:
+        for model, X, batch_size, method, name in bench.measured:
+            bench.advise(model, X, method=method, name=name, batch_sizes=(batch_size,))

@@ -1,0 +1,418 @@
+"""The session's manager: validates markers, judges each test, gathers the records, and at the
+end writes one report, compares with a stored run, saves this one, and sets the exit status.
+
+Shape after pytest-memray: one object registered as a plugin; verdicts flip the report of the
+test that broke them; a run-level failure (session budget, regression) sets the exit status
+after the report is written, so pytest's own summary line is still printed.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Generator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from .. import __version__
+from ..budget import TestBudget, price_result
+from ..config import Settings
+from ..cost import CostConfig, CostConfigError, check_session_budget, parse_budget
+from ..env import collect_environment
+from ..marks import (
+    BUDGET_MARKER,
+    MARKERS,
+    REGRESSION_MARKER,
+    Limit,
+    MarkerError,
+    parse_marker,
+    parse_regression,
+)
+from ..report import append_step_summary, write_reports
+from ..report.benchmark_json import write_benchmark_json
+from ..report.terminal import render_terminal
+from ..results import BenchmarkResult, build_report, summarize
+from . import keys
+from .regressions import Baseline, BaselineError, save_run
+from .transport import PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
+
+
+def item_limits(item: pytest.Item) -> list[Limit]:
+    """Every marker's limits; where a test, its class and its module limit the same metric,
+    the closest marker wins (a test may relax or tighten its module's budget)."""
+    chosen: dict[str, Limit] = {}
+    for name in MARKERS:
+        for mark in item.iter_markers(name):  # closest first
+            for limit in parse_marker(name, mark.args, mark.kwargs):
+                chosen.setdefault(limit.metric, limit)
+    return list(chosen.values())
+
+
+class Manager:
+    """Keeps the run's settings and records; writes the report at the end of the session."""
+
+    def __init__(
+        self,
+        config: pytest.Config,
+        settings: Settings,
+        cost_config: CostConfig,
+        baseline: Baseline | None,
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.cost_config = cost_config
+        self.baseline = baseline
+        self.records = Records()
+        self.workers = 0
+        self.crashed: list[str] = []
+        self.lost: list[str] = []
+        self.report: dict[str, Any] | None = None
+        self.written: list[str] = []
+        self.notes: list[tuple[str, str]] = []  # (level, text) for the terminal summary
+        workerinput = getattr(config, "workerinput", None)
+        self.worker: str | None = workerinput.get("workerid") if workerinput else None
+        self.spool: str | None = workerinput.get(SPOOL_KEY) if workerinput else None
+
+    @property
+    def is_worker(self) -> bool:
+        return self.worker is not None
+
+    @property
+    def serial_folder(self) -> str | None:
+        return self.spool if self.settings.serial else None
+
+    def progress(self, text: str) -> None:
+        """A progress line in verbose runs; silent otherwise and on xdist workers."""
+        if self.config.get_verbosity() < 1 or self.is_worker:
+            return
+        reporter = self.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"  mlperf: {text}")
+
+    def item_error(self, item: pytest.Item, message: str) -> None:
+        self._collect(Records(errors=[{"nodeid": item.nodeid, "message": message}]))
+
+    def _collect(self, records: Records) -> None:
+        """Keep a test's records; a worker also spools them against a crash."""
+        self.records.extend(records)
+        if self.spool and self.worker and records:
+            append_spool(self.spool, self.worker, records)
+
+    # -- collection: validate markers once ------------------------------------------------
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            try:
+                limits = item_limits(item)
+                item.stash[keys.BUDGET] = self._item_budget(item)
+                mark = item.get_closest_marker(REGRESSION_MARKER)
+                if mark is not None:
+                    item.stash[keys.REGRESSION_PCT] = parse_regression(mark.args, mark.kwargs)
+            except (MarkerError, CostConfigError) as exc:
+                item.stash[keys.MARKER_ERROR] = f"invalid marker: {exc}"
+                continue
+            if limits:
+                item.stash[keys.LIMITS] = limits
+
+    def _item_budget(self, item: pytest.Item) -> TestBudget:
+        """The closest budget marker, validated, with its assumption overrides applied."""
+        mark = item.get_closest_marker(BUDGET_MARKER)
+        if mark is None:
+            return TestBudget(self.cost_config)
+        where = "@pytest.mark.budget"
+        if mark.args:
+            raise MarkerError(f"{where} takes keyword arguments only, got {mark.args!r}")
+        spec = parse_budget(mark.kwargs, where=where)
+        return TestBudget(self.cost_config.with_overrides(spec.overrides, where=where), spec)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        error = item.stash.get(keys.MARKER_ERROR, None)
+        if error is not None:
+            self.item_error(item, error)
+            pytest.fail(f"pytest-mlperf: {item.nodeid}: {error}", pytrace=False)
+
+    # -- verdicts: flip the reports of tests whose limits broke --------------------------
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, Any, None]:
+        outcome = yield
+        report: pytest.TestReport = outcome.get_result()
+        if self.settings.disable:
+            return
+        if report.when == "call":
+            self._judge(item, report)
+            return
+        if report.when == "teardown":  # advice given after the test (--mlperf-advise)
+            self._collect(Records(recommendations=self._take_recommendations(item)))
+        if report.when == "teardown" and report.passed and self._never_measured(item):
+            marks = ", ".join(sorted({m.name for m in item.iter_markers() if m.name in MARKERS}))
+            message = (
+                f"{item.nodeid} is marked with {marks} "
+                "but never called the model_bench fixture, so nothing was checked"
+            )
+            self.item_error(item, message)
+            report.outcome = "failed"
+            report.longrepr = f"pytest-mlperf: {message}"
+
+    def _judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
+        item.stash[keys.CALL_PASSED] = report.passed
+        results = item.stash.get(keys.RESULTS, [])
+        sweeps = item.stash.get(keys.SWEEPS, [])
+        comparisons: list[dict[str, Any]] = item.stash.get(keys.COMPARISONS, [])
+        records = Records(
+            sweeps=[{"nodeid": item.nodeid, **sweep.to_dict()} for sweep in sweeps],
+            comparisons=list(comparisons),
+            recommendations=self._take_recommendations(item),
+        )
+        records.costs = self._price(item, results)
+        self._compare_with_baseline(item, results)
+        problems = self._problems(results) + self._ab_problems(item, records.comparisons)
+        if report.passed and problems:
+            report.outcome = "failed"
+            report.longrepr = "\n".join(problems)
+        tolerance = item.stash.get(keys.REGRESSION_PCT, None)
+        for result in results:
+            entry = result.to_record(item.nodeid, report.outcome)
+            if tolerance is not None:
+                entry["regression_max_pct"] = tolerance
+            records.entries.append(entry)
+        report.user_properties.extend(junit_properties(records))
+        self._collect(records)
+
+    @staticmethod
+    def _take_recommendations(item: pytest.Item) -> list[dict[str, Any]]:
+        taken = item.stash.get(keys.RECOMMENDATIONS, [])
+        item.stash[keys.RECOMMENDATIONS] = []
+        return taken
+
+    def _price(self, item: pytest.Item, results: list[BenchmarkResult]) -> list[dict[str, Any]]:
+        """Cost estimates for every result; a budget marker adds its check to each."""
+        budget = item.stash.get(keys.BUDGET, None)
+        if budget is None:
+            return []
+        p95 = [lim.value for lim in item.stash.get(keys.LIMITS, []) if lim.metric == "p95"]
+        costs = []
+        for result in results:
+            entry, check, warning = price_result(
+                result.to_record(item.nodeid), budget, p95[0] if p95 else None
+            )
+            costs.append(entry)
+            if check is not None:
+                result.checks.append(check)
+            if warning is not None:
+                result.warnings.append(warning)
+        return costs
+
+    def _compare_with_baseline(self, item: pytest.Item, results: list[BenchmarkResult]) -> None:
+        if self.baseline is None:
+            return
+        tolerance = item.stash.get(keys.REGRESSION_PCT, self.settings.regression_pct)
+        for result in results:
+            result.checks += self.baseline.judge(result.to_record(item.nodeid), tolerance)
+
+    def _ab_problems(self, item: pytest.Item, comparisons: list[dict[str, Any]]) -> list[str]:
+        """With the regression marker, a side-by-side REGRESSION fails the test."""
+        if keys.REGRESSION_PCT not in item.stash:
+            return []
+        return [
+            c["message"]
+            for c in comparisons
+            if c.get("kind") == "ab" and c["verdict"] == "regression" and c.get("gating")
+        ]
+
+    @staticmethod
+    def _never_measured(item: pytest.Item) -> bool:
+        called = item.stash.get(keys.RESULTS, [])
+        passed = item.stash.get(keys.CALL_PASSED, False)
+        return passed and keys.LIMITS in item.stash and not called
+
+    def _problems(self, results: list[BenchmarkResult]) -> list[str]:
+        bad = {"fail"} | ({"inconclusive"} if self.settings.inconclusive == "fail" else set())
+        return [c.message for r in results for c in r.checks if c.verdict in bad]
+
+    # -- xdist: a shared spool folder out, one JSON string (or the spool) back -------------
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        if self.spool is None:
+            self.spool = tempfile.mkdtemp(prefix="pytest-mlperf-")
+        node.workerinput[SPOOL_KEY] = self.spool
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        count = getattr(node, "workerinput", {}).get("workercount")
+        self.workers = max(self.workers, count) if isinstance(count, int) else self.workers + 1
+        payload = getattr(node, "workeroutput", {}).get(PAYLOAD_KEY)
+        if payload:
+            self.records.extend(json.loads(payload))
+            return
+        worker = getattr(node, "workerinput", {}).get("workerid", "?")
+        self.crashed.append(worker)
+        if self.spool:
+            self.records.extend(read_spool(self.spool, worker))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
+        self.lost.append(crashitem)
+
+    # -- end of session: one report, written before the summary --------------------------
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if self.is_worker:
+            if hasattr(self.config, "workeroutput"):
+                json_text = json.dumps(self.records.as_dict())
+                self.config.workeroutput[PAYLOAD_KEY] = json_text
+            return
+        if self.settings.disable or not self.records:
+            return
+        self.report = self._build_report()
+        failed = self.report["summary"]["verdict"] == "fail"
+        self._write_outputs()
+        if failed and session.exitstatus == pytest.ExitCode.OK:
+            # a session budget or a regression broke: the report is written, pytest's
+            # summary line still follows
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        errors = any(level == "error" for level, _ in self.notes)
+        if errors and session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def _build_report(self) -> dict[str, Any]:
+        r = self.records
+        r.entries.sort(key=lambda e: (e["nodeid"], e["batch_size"], e["name"]))
+        settings = {**self.settings.as_dict(), "workers": self.workers}
+        report = build_report(
+            r.entries,
+            collect_environment(),
+            settings,
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
+            plugin_version=__version__,
+            errors=r.errors,
+            warnings=self._warnings(),
+            sweeps=sorted(r.sweeps, key=lambda sw: (sw["nodeid"], sw["name"])),
+            costs=sorted(r.costs, key=lambda c: (c["nodeid"], c["batch_size"], c["name"])),
+            budget=self._session_budget(),
+            comparisons=r.comparisons,
+            recommendations=r.recommendations,
+        )
+        if self.lost:
+            report["lost"] = sorted(self.lost)
+        if self.baseline is not None:
+            per_test = {
+                e["nodeid"]: e["regression_max_pct"] for e in r.entries if "regression_max_pct" in e
+            }
+            report["comparisons"] += self.baseline.compare(
+                report, self.settings.regression_pct, per_test
+            )
+            report["baseline"] = {
+                "path": self.baseline.path,
+                "same_machine": self.baseline.same_machine,
+                "history_runs": len(self.baseline.history),
+            }
+            report["summary"] = summarize(report)
+        return report
+
+    def _write_outputs(self) -> None:
+        assert self.report is not None
+        report = self.report
+        if self.settings.report_dir:
+            try:
+                self.written = write_reports(report, self.settings.report_dir)
+            except (OSError, ValueError) as exc:  # ValueError: a non-finite number in the JSON
+                self.notes.append(
+                    ("error", f"cannot write the report to {self.settings.report_dir!r}: {exc}")
+                )
+                return
+            try:
+                append_step_summary(report)
+            except OSError as exc:  # the report itself is written: say so, do not fail the run
+                self.notes.append(
+                    ("warning", f"cannot append the report to $GITHUB_STEP_SUMMARY: {exc}")
+                )
+        if self.settings.benchmark_json:
+            try:
+                self.written.append(write_benchmark_json(report, self.settings.benchmark_json))
+            except OSError as exc:
+                self.notes.append(("error", f"cannot write {self.settings.benchmark_json}: {exc}"))
+        if self.settings.save is not None:
+            try:
+                path = save_run(report, self.settings.storage, self.settings.save_name)
+                self.notes.append(("info", f"saved this run as {path}"))
+            except (OSError, BaselineError) as exc:
+                self.notes.append(("error", f"cannot save the run: {exc}"))
+
+    def _session_budget(self) -> dict[str, Any] | None:
+        high, low = self.settings.budget_usd, self.settings.budget_warn_usd
+        if high is None and low is None:
+            return None
+        verdict, message = check_session_budget(self.records.costs, high, low)
+        return {
+            "max_monthly_usd": high,
+            "warn_monthly_usd": low,
+            "verdict": verdict,
+            "message": message,
+        }
+
+    def _warnings(self) -> list[str]:
+        out = []
+        if self.workers > 1 and self.settings.serial:
+            out.append(
+                f"measured under pytest-xdist with {self.workers} workers, one benchmark at a "
+                "time (--mlperf-serial): other workers' ordinary tests still ran meanwhile"
+            )
+        elif self.workers > 1:
+            out.append(
+                f"measured under pytest-xdist with {self.workers} workers: "
+                "latency was contended by the other workers' tests"
+            )
+        if self.crashed:
+            lost = ", ".join(sorted(self.lost)) or "unknown"
+            out.append(
+                f"worker(s) {', '.join(sorted(self.crashed))} crashed: their results up to the "
+                f"crash are included; lost: {lost}"
+            )
+        if self.baseline is not None and not self.baseline.same_machine:
+            out.append(
+                f"baseline {self.baseline.path} was measured on another machine: "
+                "comparisons only warn"
+            )
+        return out
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if self.report is not None:
+            verbosity = self.config.get_verbosity()
+            lines = render_terminal(self.report, verbose=verbosity > 0, quiet=verbosity < 0)
+            if lines:
+                terminalreporter.write_sep("=", "pytest-mlperf")
+                for line in lines:
+                    terminalreporter.write_line(line)
+            for path in self.written:
+                terminalreporter.write_line(f"pytest-mlperf: wrote {path}")
+        for level, text in self.notes:
+            style = {"error": {"red": True}, "warning": {"yellow": True}}.get(level, {})
+            prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
+            terminalreporter.write_line(f"pytest-mlperf: {prefix}{text}", **style)
+
+
+def junit_properties(records: Records) -> list[tuple[str, object]]:
+    """Key figures of a test's results as JUnit XML properties (shown by CI test viewers)."""
+    props: list[tuple[str, object]] = []
+    costs = {(c["name"], c["batch_size"]): c for c in records.costs}
+    for entry in records.entries:
+        tag = f"mlperf[{entry['name']},batch={entry['batch_size']}]"
+        lat = entry["latency_ms"]
+        props += [(f"{tag}.{k}_ms", round(lat[k], 6)) for k in ("p50", "p95", "p99")]
+        props.append((f"{tag}.throughput_rps", round(entry["throughput_rps"], 3)))
+        if entry.get("memory_mb") is not None:
+            props.append((f"{tag}.memory_mb", round(entry["memory_mb"], 4)))
+        props += [(f"{tag}.check.{c['metric']}", c["verdict"]) for c in entry["checks"]]
+        cost = costs.get((entry["name"], entry["batch_size"]))
+        if cost and cost.get("recommended_monthly_usd") is not None:
+            props.append((f"{tag}.monthly_usd", round(cost["recommended_monthly_usd"], 2)))
+            props.append((f"{tag}.recommended_tier", cost["recommended"]))
+    return props

@@ -1,0 +1,92 @@
+"""Stored baselines inside a test run: load once, judge each result, compare the whole run.
+
+A result's test fails at once when, on the same machine, it regressed significantly and by
+more than its tolerance (Bonferroni over the baseline's size, so never stricter than the
+end-of-run Holm comparison). The whole run is compared again at the end for the report.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..baseline import (
+    BaselineError,
+    compare_entry,
+    compare_runs,
+    load_history,
+    load_run,
+    save_run,
+)
+from ..results import Check
+
+METRICS_PER_RESULT = 3  # p50, p95 and throughput are tested; memory is a threshold
+
+
+@dataclass
+class Baseline:
+    """The stored run a session compares with, and this machine's earlier runs."""
+
+    report: dict[str, Any]
+    path: str
+    same_machine: bool
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    @classmethod
+    def load(cls, storage: str, name: str | None, fingerprint: str) -> Baseline:
+        report, path, same = load_run(storage, name, fingerprint=fingerprint)
+        history = load_history(storage, fingerprint=fingerprint, exclude=[path]) if same else []
+        return cls(report, path, same, history)
+
+    def _matching(self, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+        key = (entry["nodeid"], entry["name"], entry["batch_size"])
+        for base in self.report["results"]:
+            if (base["nodeid"], base["name"], base["batch_size"]) == key:
+                return dict(base)
+        return None
+
+    def judge(self, entry: dict[str, Any], max_pct: float) -> list[Check]:
+        """Failing checks for the regressions of one result (only on the same machine)."""
+        base = self._matching(entry)
+        if base is None or not self.same_machine:
+            return []
+        key = (entry["nodeid"], entry["name"], entry["batch_size"])
+        earlier = [
+            e
+            for run in self.history
+            for e in run["results"]
+            if (e["nodeid"], e["name"], e["batch_size"]) == key
+        ]
+        family = max(1, METRICS_PER_RESULT * len(self.report["results"]))
+        records = compare_entry(entry, base, max_pct=max_pct, family_size=family, history=earlier)
+        return [
+            Check(
+                metric=f"regression:{r['metric']}",
+                limit=max_pct,
+                value=r.get("ratio"),
+                verdict="fail",
+                message=f"{r['message']} (baseline {self.path})",
+                ci=tuple(r["ci"]) if r.get("ci") else None,
+            )
+            for r in records
+            if r["verdict"] == "regression" and r.get("gating", True)
+        ]
+
+    def compare(
+        self, report: dict[str, Any], max_pct: float, per_test: dict[str, float]
+    ) -> list[dict[str, Any]]:
+        comparisons = compare_runs(
+            report,
+            self.report,
+            max_pct=max_pct,
+            per_test_pct=per_test,
+            same_machine=self.same_machine,
+            history=self.history,
+        )
+        for record in comparisons:
+            record.setdefault("baseline_path", self.path)
+        return comparisons
+
+
+__all__ = ["Baseline", "BaselineError", "save_run"]

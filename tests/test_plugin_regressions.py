@@ -1,0 +1,170 @@
+"""Stored baselines, side-by-side A/B, the regression marker and the pytest-benchmark export,
+through real pytest runs. Slow-downs are engineered (a busy wait of DELAY_MS, set per run), and
+tolerances are either wide or the slow-down is tenfold, so no verdict depends on the machine."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Suite
+
+DELAYED = """
+import os
+
+def delayed(batch):
+    # a busy wait of DELAY_MS milliseconds (read on every call, so each run can set it)
+    end = time.perf_counter() + float(os.environ.get("DELAY_MS", "1")) / 1000
+    while time.perf_counter() < end:
+        pass
+
+@pytest.mark.regression(max_pct=50)
+def test_delayed(model_bench):
+    model_bench(delayed, X, max_samples=200)
+
+def test_steady(model_bench):
+    model_bench(slow, X, samples=200)
+"""
+
+
+def stored_runs(suite: Suite) -> list[Path]:
+    return sorted((suite.path / ".mlperf").glob("*/0*.json"))  # not machine.json
+
+
+def test_save_then_compare_fails_only_the_regressed_test(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite.write(DELAYED)
+    monkeypatch.setenv("DELAY_MS", "1")
+    first = suite.run("--mlperf-save=base")
+    first.assert_outcomes(passed=2)
+    first.stdout.fnmatch_lines(["*pytest-mlperf: saved this run as *.mlperf*0001_base.json"])
+    (saved,) = stored_runs(suite)
+    before = saved.read_bytes()
+
+    monkeypatch.setenv("DELAY_MS", "10")  # ten times slower
+    result = suite.run("--mlperf-compare", "--mlperf-report=out")
+    result.assert_outcomes(passed=1, failed=1)
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    result.stdout.fnmatch_lines(["*test_delayed*", "regression: p50 +*(baseline *0001_base.json)"])
+    report = suite.report()
+    by_test = {
+        (c["nodeid"].split("::")[1], c["metric"]): c["verdict"] for c in report["comparisons"]
+    }
+    assert by_test[("test_delayed", "p50")] == "regression"  # the median is robust to load
+    assert report["baseline"]["same_machine"] is True
+    assert report["summary"]["regressions"] >= 1
+    assert saved.read_bytes() == before  # comparing never touches the stored run
+
+
+def test_compare_against_another_machine_only_warns(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite.write(DELAYED)
+    monkeypatch.setenv("DELAY_MS", "1")
+    suite.run("--mlperf-save").assert_outcomes(passed=2)
+    (saved,) = stored_runs(suite)
+    foreign = json.loads(saved.read_text())
+    foreign["environment"]["fingerprint"] = "another-machine"
+    other = suite.path / "other.json"
+    other.write_text(json.dumps(foreign))
+
+    monkeypatch.setenv("DELAY_MS", "10")
+    result = suite.run(f"--mlperf-compare={other}", "--mlperf-report=out")
+    result.assert_outcomes(passed=2)
+    assert result.ret == pytest.ExitCode.OK
+    result.stdout.fnmatch_lines(["*measured on another machine: comparisons only warn*"])
+    verdicts = {c["verdict"] for c in suite.report()["comparisons"] if c["metric"] == "p50"}
+    assert "regression" not in verdicts and "warn" in verdicts
+
+
+def test_new_tests_and_first_runs(suite: Suite) -> None:
+    suite.write("def test_steady(model_bench):\n    model_bench(slow, X, samples=50)\n")
+    first = suite.run("--mlperf-compare")  # nothing stored yet: a warning, not a failure
+    first.assert_outcomes(passed=1)
+    first.stdout.fnmatch_lines(["*WARNING: nothing to compare with yet: no stored runs*"])
+    suite.run("--mlperf-save").assert_outcomes(passed=1)
+    suite.write(
+        "def test_new(model_bench):\n    model_bench(noop, X, samples=50)\n", name="test_more"
+    )
+    result = suite.run("--mlperf-compare", "--mlperf-report=out")
+    result.assert_outcomes(passed=2)
+    verdicts = {(c["nodeid"], c["verdict"]) for c in suite.report()["comparisons"]}
+    assert ("test_more.py::test_new", "new") in verdicts
+
+
+@pytest.mark.parametrize("content", ["", '{"schema": "pytest-mlperf/1", "results": [', "[]"])
+def test_unusable_baseline_is_a_usage_error_naming_the_file(suite: Suite, content: str) -> None:
+    suite.write("def test_steady(model_bench):\n    model_bench(noop, X, samples=20)\n")
+    bad = suite.path / "bad.json"
+    bad.write_text(content)
+    result = suite.run(f"--mlperf-compare={bad}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    suite.assert_clean_error(result, f"*pytest-mlperf: {bad}*")
+    assert bad.read_text() == content
+
+
+def test_side_by_side_with_the_regression_marker(suite: Suite) -> None:
+    suite.write(
+        """
+        AB = dict(blocks=6, max_blocks=6, block_calls=20, warmup=2)
+
+        @pytest.mark.regression(max_pct=100)
+        def test_same_model(model_bench):
+            result = model_bench.ab(slow, slow, X, **AB)
+            assert result.verdict in ("SAME", "UNKNOWN", "IMPROVEMENT")
+
+        @pytest.mark.regression(max_pct=50)
+        def test_slower_candidate(model_bench):
+            def slower(batch):
+                for _ in range(5):
+                    slow(batch)
+            model_bench.ab(slow, slower, X, **AB)
+
+        def test_plain_assert(model_bench):
+            result = model_bench.ab(noop, slow, X, **AB)
+            assert result.regressed and result.verdict == "REGRESSION"
+        """
+    )
+    result = suite.run("--mlperf-report=out")
+    result.assert_outcomes(passed=2, failed=1)
+    result.stdout.re_match_lines([r"A/B p95: regression, candidate/baseline [\d.]+ "])
+    comparisons = suite.report()["comparisons"]
+    gated = {
+        c["nodeid"].split("::")[1]: c["verdict"]
+        for c in comparisons
+        if c["kind"] == "ab" and c["gating"]
+    }
+    assert gated["test_slower_candidate"] == "regression"
+    assert gated["test_plain_assert"] == "regression"
+    assert gated["test_same_model"] != "regression"
+
+
+def test_benchmark_json_export(suite: Suite) -> None:
+    suite.write("def test_steady(model_bench):\n    model_bench(noop, X, samples=30)\n")
+    suite.run("--mlperf-benchmark-json=bench.json").assert_outcomes(passed=1)
+    data = json.loads((suite.path / "bench.json").read_text())
+    (bench,) = data["benchmarks"]
+    assert bench["fullname"] == "test_user_suite.py::test_steady"
+    assert bench["stats"]["rounds"] == 30 and len(bench["stats"]["data"]) == 30
+    assert {"machine_info", "commit_info", "datetime", "version"} <= set(data)
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        ("regression(5)", "*keyword arguments only*"),
+        ("regression()", "*needs max_pct*"),
+        ("regression(max_pct=-1)", "*max_pct must be a positive finite number*"),
+        ("regression(max_ptc=5)", "*unknown argument max_ptc*"),
+    ],
+)
+def test_bad_regression_markers(suite: Suite, marker: str, message: str) -> None:
+    suite.write(f"@pytest.mark.{marker}\ndef test_bad(model_bench):\n    model_bench(noop, X)\n")
+    result = suite.run()
+    result.assert_outcomes(errors=1)
+    suite.assert_clean_error(result, "*invalid marker: @pytest.mark.regression*" + message)
