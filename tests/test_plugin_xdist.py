@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -68,3 +69,60 @@ def test_two_workers_report_what_one_process_reports(suite: Suite) -> None:
     assert one["warnings"] == []
     assert any("pytest-xdist with 2 workers" in w for w in two["warnings"])
     parallel.stdout.fnmatch_lines(["WARNING: measured under pytest-xdist with 2 workers*"])
+
+
+def test_a_crashed_worker_loses_only_the_test_it_was_running(suite: Suite) -> None:
+    suite.write(
+        """
+        import os
+
+        def test_measured_first(model_bench):
+            model_bench(noop, X, samples=20)
+
+        def test_crashes(model_bench):
+            model_bench(noop, X, samples=20)
+            os._exit(3)  # the worker dies before it can send anything
+        """,
+        name="test_same_worker",
+    )
+    suite.write("def test_elsewhere(model_bench):\n    model_bench(noop, X, samples=20)\n")
+    result = suite.run(
+        "-n", "2", "--dist=loadfile", "--max-worker-restart=1", "--mlperf-report=out"
+    )
+    assert result.ret == pytest.ExitCode.TESTS_FAILED
+    report = suite.report()
+    nodeids = {e["nodeid"] for e in report["results"]}
+    assert "test_same_worker.py::test_measured_first" in nodeids  # spooled before the crash
+    assert "test_user_suite.py::test_elsewhere" in nodeids
+    assert report["lost"] == ["test_same_worker.py::test_crashes"]
+    assert any("crashed" in w and "test_crashes" in w for w in report["warnings"])
+
+
+def test_serial_measures_one_benchmark_at_a_time(suite: Suite) -> None:
+    suite.write(
+        """
+        import os
+
+        def stamp(batch):
+            # every call appends (pid, time) to this worker's file
+            with open(f"calls-{os.getpid()}.txt", "a") as fh:
+                fh.write(f"{time.perf_counter()}\\n")
+
+        @pytest.mark.parametrize("i", range(4))
+        def test_measured(model_bench, i):
+            model_bench(stamp, X, samples=60, warmup_time=0.0)
+        """
+    )
+    result = suite.run("-n", "2", "--mlperf-serial", "--mlperf-report=out")
+    result.assert_outcomes(passed=4)
+    assert any("--mlperf-serial" in w for w in suite.report()["warnings"])
+    spans = []
+    for path in suite.path.glob("calls-*.txt"):
+        stamps = [float(x) for x in path.read_text().split()]
+        # each measurement makes 5 warm-up + 60 timed + 1 memory calls, in one go
+        for i in range(0, len(stamps), 66):
+            chunk = stamps[i : i + 66]
+            spans.append((chunk[0], chunk[-1]))
+    assert len(spans) == 4
+    spans.sort()
+    assert all(end <= start for (_, end), (start, _) in itertools.pairwise(spans))

@@ -181,7 +181,7 @@ class Manager:
             if tolerance is not None:
                 entry["regression_max_pct"] = tolerance
             records.entries.append(entry)
-        report.user_properties.extend(junit_properties(records))
+        item.user_properties.extend(junit_properties(records))  # JUnit reads the teardown report
         self._collect(records)
 
     @staticmethod
@@ -301,7 +301,7 @@ class Manager:
             recommendations=r.recommendations,
         )
         if self.lost:
-            report["lost"] = sorted(self.lost)
+            report["lost"] = sorted(set(self.lost))
         if self.baseline is not None:
             per_test = {
                 e["nodeid"]: e["regression_max_pct"] for e in r.entries if "regression_max_pct" in e
@@ -371,10 +371,11 @@ class Manager:
                 "latency was contended by the other workers' tests"
             )
         if self.crashed:
-            lost = ", ".join(sorted(self.lost)) or "unknown"
+            lost = ", ".join(sorted(set(self.lost))) or "unknown"
+            workers = ", ".join(sorted(set(self.crashed)))
             out.append(
-                f"worker(s) {', '.join(sorted(self.crashed))} crashed: their results up to the "
-                f"crash are included; lost: {lost}"
+                f"worker(s) {workers} crashed: their results up to the crash are included; "
+                f"lost: {lost}"
             )
         if self.baseline is not None and not self.baseline.same_machine:
             out.append(

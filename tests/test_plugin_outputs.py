@@ -1,0 +1,62 @@
+"""JUnit properties, verbose progress and the advisor, through real pytest runs."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conftest import Suite
+
+SWEEP = """
+@pytest.mark.latency(p95_ms=GENEROUS)
+@pytest.mark.budget(max_monthly_usd=1e6)
+def test_sweep(model_bench):
+    model_bench.sweep(lr, X, batch_sizes=(1, 8), samples=50)
+"""
+
+
+def test_junit_xml_carries_the_key_figures(suite: Suite) -> None:
+    suite.write(SWEEP)
+    suite.run("--junitxml=junit.xml").assert_outcomes(passed=1)
+    case = ET.parse(suite.path / "junit.xml").find(".//testcase[@name='test_sweep']")
+    assert case is not None
+    props = {p.get("name"): p.get("value") for p in case.iter("property")}
+    for batch in (1, 8):
+        tag = f"mlperf[LogisticRegression,batch={batch}]"
+        assert float(props[f"{tag}.p95_ms"]) > 0
+        assert float(props[f"{tag}.throughput_rps"]) > 0
+        assert props[f"{tag}.check.p95"] == "pass"
+        assert props[f"{tag}.check.monthly_cost"] == "pass"
+        assert float(props[f"{tag}.monthly_usd"]) >= 0
+
+
+def test_progress_only_in_verbose_runs(suite: Suite) -> None:
+    suite.write(SWEEP)
+    quiet = suite.run()
+    assert "mlperf: test_user_suite.py" not in quiet.stdout.str()
+    verbose = suite.run("-v")
+    verbose.stdout.fnmatch_lines(
+        [
+            "*mlperf: test_user_suite.py::test_sweep: batch 1: p95 * ms, * rows/s",
+            "*mlperf: test_user_suite.py::test_sweep: sweep: best batch *",
+        ]
+    )
+
+
+def test_advise_in_a_test_and_for_marked_tests(suite: Suite) -> None:
+    suite.write(
+        """
+        def test_advise(model_bench):
+            advice = model_bench.advise(tree, X, y, techniques=["batching"], side_by_side=False)
+            assert advice.recommendations
+
+        @pytest.mark.latency(p95_ms=GENEROUS)
+        def test_marked(model_bench):
+            model_bench(tree, X, samples=50)
+        """
+    )
+    result = suite.run("--mlperf-advise", "--mlperf-report=out")
+    result.assert_outcomes(passed=2)
+    found = {r["nodeid"].split("::")[1] for r in suite.report()["recommendations"]}
+    assert found == {"test_advise", "test_marked"}
