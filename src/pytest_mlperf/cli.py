@@ -8,10 +8,11 @@ means what the command checked failed (e.g. a broken budget), so CI can gate on 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +184,136 @@ def run_compare(args: argparse.Namespace) -> int:
     return EXIT_FAILED if summary["verdict"] == "fail" else EXIT_OK
 
 
+def _add_report(commands: Any) -> None:
+    parser = commands.add_parser(
+        "report",
+        help="render a saved report.json again (terminal, Markdown, HTML); exit 1 on FAIL",
+        description="Render a saved report.json: without flags print the terminal summary; "
+        "with --html/--md/--json write those files. Exit 1 when the record's verdict is FAIL, "
+        "0 otherwise, 2 on unusable input or when --html needs the html extra.",
+    )
+    parser.add_argument("path", metavar="REPORT.json", help="a report.json of pytest-mlperf")
+    parser.add_argument("--html", metavar="PATH", help="write the HTML page here")
+    parser.add_argument("--md", metavar="PATH", help="write the Markdown here")
+    parser.add_argument("--json", metavar="PATH", help="write the record here")
+    volume = parser.add_mutually_exclusive_group()
+    volume.add_argument("--verbose", "-v", action="store_true", help="every table in full")
+    volume.add_argument(
+        "--quiet", "-q", action="store_true", help="only broken budgets, regressions, errors"
+    )
+    parser.set_defaults(handler=run_report)
+
+
+def _add_merge(commands: Any) -> None:
+    parser = commands.add_parser(
+        "merge",
+        help="merge the report.json of CI shards into one report; exit 1 on FAIL",
+        description="Merge the report.json files of CI shards into one report (report.json, "
+        "report.md, and report.html with the html extra) in OUTDIR; each result keeps the "
+        "machine it ran on. Exit 1 when the merged verdict is FAIL, 0 otherwise, 2 on "
+        "unusable input (another schema, a test in two shards).",
+    )
+    parser.add_argument("paths", metavar="REPORT.json", nargs="+", help="the shards' reports")
+    parser.add_argument(
+        "-o", "--output", metavar="OUTDIR", required=True, help="folder for the merged report"
+    )
+    parser.set_defaults(handler=run_merge)
+
+
+def _gate(report: dict[str, Any], *, say: bool = True) -> int:
+    """Gate on a record as the test run did: 1 when its verdict is FAIL."""
+    summary = report["summary"]
+    if say:
+        print(
+            f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['failed_checks']} "
+            f"failed checks, {summary.get('errors', 0)} errors -> "
+            f"{str(summary['verdict']).upper()}"
+        )
+    return EXIT_FAILED if summary["verdict"] == "fail" else EXIT_OK
+
+
+@contextlib.contextmanager
+def _damaged(what: str) -> Iterator[None]:
+    """A record that passed `load_report` may still be damaged or edited by hand: a missing or
+    mistyped field becomes a usage error naming the file, not a traceback."""
+    try:
+        yield
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        detail = f"missing field {exc}" if isinstance(exc, KeyError) else str(exc)
+        raise UsageError(f"{what} (damaged or edited by hand?): {detail}") from exc
+
+
+def _load(path: str) -> dict[str, Any]:
+    from .merge import MergeError, load_report
+
+    try:
+        return load_report(path)
+    except MergeError as exc:
+        raise UsageError(str(exc)) from exc
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """Render a saved record: print it, or write the files asked for."""
+    from .report import atomic_write, report_json
+    from .report.html import HtmlUnavailable, render_html
+    from .report.markdown import render_markdown
+    from .report.terminal import render_terminal
+
+    report = _load(args.path)
+    renderers: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        (target, render)
+        for target, render in (
+            (args.json, report_json),
+            (args.md, render_markdown),
+            (args.html, render_html),
+        )
+        if target
+    ]
+    with _damaged(f"{args.path}: cannot render this report"):
+        if not renderers:
+            for line in render_terminal(report, verbose=args.verbose, quiet=args.quiet):
+                print(line)
+            return _gate(report, say=False)
+        try:  # everything is rendered before anything is written: no half of the outputs
+            texts = [(target, render(report)) for target, render in renderers]
+        except HtmlUnavailable as exc:  # its message says how to install the extra
+            raise UsageError(str(exc)) from exc
+    for target, text in texts:
+        try:
+            atomic_write(target, text)
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        print(f"pytest-mlperf: wrote {target}")
+    return _gate(report)
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge shard reports into one folder and gate on the merged verdict."""
+    from datetime import UTC, datetime
+
+    from . import __version__
+    from .merge import MergeError, merge_reports
+    from .report import write_reports
+
+    shards = [(path, _load(path)) for path in args.paths]
+    with _damaged("cannot merge these reports"):
+        try:
+            merged = merge_reports(
+                shards,
+                created=datetime.now(UTC).isoformat(timespec="seconds"),
+                plugin_version=__version__,
+            )
+        except MergeError as exc:
+            raise UsageError(str(exc)) from exc
+        try:
+            written = write_reports(merged, args.output)
+        except OSError as exc:
+            raise UsageError(f"cannot write to {args.output}: {exc.strerror or exc}") from exc
+    for path in written:
+        print(f"pytest-mlperf: wrote {path}")
+    return _gate(merged)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pytest-mlperf", description="pytest-mlperf tools for work outside a test run."
@@ -190,6 +321,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     _add_cost(commands)
     _add_compare(commands)
+    _add_report(commands)
+    _add_merge(commands)
     return parser
 
 

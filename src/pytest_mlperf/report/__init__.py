@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from .html import html_available, render_html
 from .markdown import render_markdown
 
 
 def atomic_write(path: str, text: str) -> None:
-    """Write via a temporary file in the same folder and rename: never a half-written file."""
+    """Write via a temporary file in the same folder and rename: never a half-written file.
+
+    The temporary file is created with the usual permissions (0666 less the umask), not
+    mkstemp's private 0600, so CI artifact uploaders and web servers can read the reports.
+    """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))
+    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(8)}-{os.path.basename(path)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -25,13 +32,27 @@ def atomic_write(path: str, text: str) -> None:
         raise
 
 
+def report_json(report: Mapping[str, Any]) -> str:
+    """The record as report.json holds it (a NaN or infinity raises ValueError: not JSON)."""
+    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+
+
 def write_reports(report: dict[str, Any], directory: str) -> list[str]:
-    """Write report.json and report.md; return their paths."""
-    json_path = os.path.join(directory, "report.json")
-    md_path = os.path.join(directory, "report.md")
-    atomic_write(json_path, json.dumps(report, indent=2, allow_nan=False) + "\n")
-    atomic_write(md_path, render_markdown(report))
-    return [json_path, md_path]
+    """Write report.json, report.md and, when the html extra is installed, report.html;
+    return the paths written. Without the extra the HTML is skipped: a test run must not fail
+    for want of an optional page (`pytest-mlperf report --html` says how to get it)."""
+    written = []
+    renderers: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
+        ("report.json", report_json),
+        ("report.md", render_markdown),
+    ]
+    if html_available():
+        renderers.append(("report.html", render_html))
+    for name, render in renderers:
+        path = os.path.join(directory, name)
+        atomic_write(path, render(report))
+        written.append(path)
+    return written
 
 
 def append_step_summary(report: dict[str, Any]) -> str | None:

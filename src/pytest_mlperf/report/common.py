@@ -1,11 +1,15 @@
-"""Helpers shared by the text renderers: one row per result, verdict words, number format."""
+"""Helpers shared by the text renderers: one row per result, verdict words, one-line summaries
+of sweeps, comparisons and recommendations."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+import json
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ..numbers import fmt as num
+from .comparison import comparison_rows
 
 _MD_SPECIAL = str.maketrans(
     {
@@ -92,7 +96,7 @@ def row(entry: dict[str, Any]) -> list[str]:
     ]
 
 
-def checks_with(report: dict[str, Any], verdict: str) -> list[tuple[str, str]]:
+def checks_with(report: Mapping[str, Any], verdict: str) -> list[tuple[str, str]]:
     """(nodeid, message) of every check with this verdict."""
     return [
         (e["nodeid"], c["message"])
@@ -115,3 +119,78 @@ def text_table(
         ).rstrip()
 
     return [line(header), line(["-" * w for w in widths]), *map(line, rows)]
+
+
+def label(item: Mapping[str, Any]) -> str:
+    """`test (name)` for a result, sweep or comparison, as the tables name it."""
+    test = short_test(str(item.get("nodeid") or ""))
+    name = str(item.get("name") or item.get("model") or "")
+    if not test:
+        return name
+    return test if not name or name == test else f"{test} ({name})"
+
+
+def sweep_line(sweep: Mapping[str, Any]) -> str:
+    """One sentence per batch-size sweep: the best size, what it reached, and why it stopped."""
+    best = sweep.get("best_batch_size")
+    point = next((p for p in sweep.get("curve") or [] if p.get("batch_size") == best), None)
+    if best is None:
+        found = "no batch size passed its latency limits"
+    elif point is None:
+        found = f"best batch size {best}"
+    else:
+        found = (
+            f"best batch size {best}: {num(point.get('throughput_rps'))} rows/s, "
+            f"p95 {num(point.get('latency_p95'))} ms"
+        )
+    return f"{label(sweep)}: {found}; {sweep.get('stop_reason') or 'stop reason not recorded'}"
+
+
+FLAGGED = ("regression", "warn")  # comparison verdicts a reader must see
+
+
+def is_regression(comparison: Mapping[str, Any]) -> bool:
+    """A regression that fails the run (the summary counts the same ones)."""
+    return comparison.get("verdict") == "regression" and bool(comparison.get("gating", True))
+
+
+def verdict_counts(comparisons: Sequence[Mapping[str, Any]]) -> str:
+    """`2 improvement, 1 regression, 9 same`: how many comparisons came out each way."""
+    counts = Counter(str(c.get("verdict")) for c in comparisons)
+    return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
+
+
+def regression_count(report: Mapping[str, Any]) -> str:
+    """`, 2 regressions` for the summary line when the run was compared; else nothing."""
+    comparisons = report.get("comparisons") or []
+    if not comparisons:
+        return ""
+    return f", {sum(map(is_regression, comparisons))} regressions"
+
+
+def comparison_line(comparison: Mapping[str, Any]) -> str:
+    """One comparison as a line: verdict, test and batch, then its own message (which already
+    names the metric, the change and the test), or the figures when it has none."""
+    test, batch, metric, base, current, change, p, verdict = comparison_rows([comparison])[0]
+    message = str(comparison.get("message") or "")
+    message = message.removeprefix(f"{comparison.get('verdict')}: ")
+    figures = f"{metric} {base} -> {current} ({change}, p={p})"
+    return f"{verdict} {test} batch {batch}: {message or figures}"
+
+
+def recommendation_lines(item: object) -> list[str]:
+    """Sentences of one `recommendations` entry, whatever its shape: the list is open-ended
+    (advisor records, plain strings, entries of later versions), so nothing here may raise."""
+    if isinstance(item, str):
+        return [item]
+    if isinstance(item, Mapping):
+        who = short_test(str(item.get("nodeid") or item.get("model") or ""))
+        nested = item.get("recommendations")
+        texts = (
+            [str(x) for x in nested]
+            if isinstance(nested, list)
+            else [str(item[k]) for k in ("sentence", "message", "text") if item.get(k)][:1]
+        )
+        if texts:
+            return [f"{who}: {t}" if who else t for t in texts]
+    return [json.dumps(item, default=str, sort_keys=True)]

@@ -1,42 +1,78 @@
-"""The table printed at the end of the run."""
+"""The summary printed at the end of the run: tables when asked for, problems always."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from .common import COLUMNS, checks_with, row, text_table
+from .common import (
+    COLUMNS,
+    FLAGGED,
+    checks_with,
+    comparison_line,
+    is_regression,
+    regression_count,
+    row,
+    sweep_line,
+    text_table,
+    verdict_counts,
+)
+from .comparison import comparison_table
 from .cost import cost_terminal_lines
 
 
-def render_terminal(
-    report: dict[str, Any], *, verbose: bool = False, quiet: bool = False
+def _comparison_lines(
+    comparisons: list[Mapping[str, Any]], *, quiet: bool, verbose: bool
 ) -> list[str]:
-    """Lines for the terminal summary; under -q only broken budgets and errors."""
+    """Regressions, warnings and improvements one line each (-q: regressions only); the whole
+    table with -v."""
+    if quiet:
+        return [comparison_line(c) for c in comparisons if is_regression(c)]
+    if not comparisons:
+        return []
+    head = f"pytest-mlperf comparisons: {verdict_counts(comparisons)}"
+    if verbose:
+        return [head, comparison_table(comparisons), ""]
+    shown = (*FLAGGED, "improvement")
+    return [head, *(comparison_line(c) for c in comparisons if c.get("verdict") in shown), ""]
+
+
+def render_terminal(
+    report: Mapping[str, Any], *, verbose: bool = False, quiet: bool = False
+) -> list[str]:
+    """Lines for the terminal summary; under -q only broken budgets, regressions and errors."""
     summary = report["summary"]
+    comparisons = list(report.get("comparisons") or [])
     lines: list[str] = []
     if not quiet and report["results"]:
         lines += text_table(COLUMNS, [row(e) for e in report["results"]])
         lines.append("")
+    if not quiet and report.get("sweeps"):
+        lines += [f"sweep {sweep_line(s)}" for s in report["sweeps"]]
+        lines.append("")
     if not quiet and report.get("costs"):
         lines += cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
         lines.append("")
+    lines += _comparison_lines(comparisons, quiet=quiet, verbose=verbose)
     for nodeid, message in checks_with(report, "fail"):
         lines.append(f"FAIL {nodeid}: {message}")
-    for nodeid, message in checks_with(report, "inconclusive"):
-        lines.append(f"INCONCLUSIVE {nodeid}: {message}")
-    for error in report.get("errors", []):
+    # Inconclusive checks fail the run only under --mlperf-inconclusive=fail; -q hides the rest.
+    if not quiet or report["settings"].get("inconclusive") == "fail":
+        for nodeid, message in checks_with(report, "inconclusive"):
+            lines.append(f"INCONCLUSIVE {nodeid}: {message}")
+    for error in report.get("errors") or []:
         lines.append(f"ERROR {error['nodeid']}: {error['message']}")
     budget = report.get("budget")
-    if budget:
+    if budget and (not quiet or budget["verdict"] == "fail"):
         lines.append(f"SESSION BUDGET {budget['verdict'].upper()}: {budget['message']}")
-    for warning in report.get("warnings", []):
-        lines.append(f"WARNING: {warning}")
+    if not quiet:
+        lines += [f"WARNING: {warning}" for warning in report.get("warnings") or []]
     if verbose:
         lines += [f"pass {nodeid}: {message}" for nodeid, message in checks_with(report, "pass")]
     if not quiet or summary["verdict"] != "pass":
         lines.append(
             f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['checks']} checks, "
             f"{summary['failed_checks']} failed, {summary['inconclusive_checks']} inconclusive"
-            f" -> {summary['verdict'].upper()}"
+            f"{regression_count(report)} -> {summary['verdict'].upper()}"
         )
     return lines
