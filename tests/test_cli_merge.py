@@ -100,11 +100,6 @@ def test_output_is_required(tmp_path: Path, capsys: Any) -> None:
     assert "-o/--output" in capsys.readouterr().err
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="merge.py builds the summary before it attaches the shards' comparisons, and drops "
-    "their sweeps and session budgets: a shard that failed on a regression merges to PASS",
-)
 def test_a_shard_that_regressed_fails_the_merged_report(tmp_path: Path) -> None:
     report = record(
         [result("t.py::test_1")], comparisons=[comparison("t.py::test_1", "regression")]

@@ -7,7 +7,8 @@ import json
 from typing import Any
 
 from pytest_mlperf.cost import Assumptions, estimate_for_result
-from pytest_mlperf.report.cost import cost_markdown, cost_terminal_lines, escape_md
+from pytest_mlperf.report.cost import cost_markdown, cost_terminal_lines
+from pytest_mlperf.report.escape import escape_md
 
 
 def entry(**changes: Any) -> dict[str, Any]:

@@ -79,3 +79,17 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
 def test_round_trip_through_files(tmp_path: Path) -> None:
     path = write(tmp_path, "r.json", report(entry("t.py::a")))
     assert load_report(path)["results"][0]["nodeid"] == "t.py::a"
+
+
+def test_sections_and_session_budget_are_merged() -> None:
+    cost = {"nodeid": "t.py::a", "name": "m", "batch_size": 1, "recommended_monthly_usd": 60.0}
+    a = report(entry("t.py::a"))
+    a["costs"] = [cost]
+    a["budget"] = {"max_monthly_usd": 100.0, "warn_monthly_usd": None, "verdict": "pass"}
+    a["sweeps"] = [{"nodeid": "t.py::a", "name": "m", "curve": []}]
+    b = report(entry("t.py::b"), fingerprint="bbb")
+    b["costs"] = [{**cost, "nodeid": "t.py::b"}]
+    merged = merge_reports([("A", a), ("B", b)], created="now", plugin_version="0")
+    assert len(merged["costs"]) == 2 and len(merged["sweeps"]) == 1
+    assert merged["budget"]["verdict"] == "fail"  # $120 together > $100
+    assert merged["summary"]["verdict"] == "fail"

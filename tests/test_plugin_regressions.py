@@ -26,6 +26,7 @@ def delayed(batch):
 def test_delayed(model_bench):
     model_bench(delayed, X, max_samples=200)
 
+@pytest.mark.regression(max_pct=1000)  # unchanged: no amount of machine noise may fail it
 def test_steady(model_bench):
     model_bench(slow, X, samples=200)
 """

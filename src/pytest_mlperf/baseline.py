@@ -19,7 +19,6 @@ import json
 import math
 import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import stats
+from .files import new_temp_file
 from .numbers import fmt
 from .results import SCHEMA
 
@@ -234,7 +234,7 @@ def _write_machine_note(folder: str, environment: Mapping[str, Any]) -> None:
         return
     keys = ("fingerprint", "cpu", "cpu_count", "gpu", "system", "machine")
     text = json.dumps({k: environment.get(k) for k in keys}, indent=2) + "\n"
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+    fd, tmp = new_temp_file(folder, "machine.json")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
@@ -260,7 +260,7 @@ def save_run(report: Mapping[str, Any], storage: str, name: str | None = None) -
         raise BaselineError(f"the run to save cannot be written as JSON: {exc}") from exc
     try:
         os.makedirs(folder, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+        fd, tmp = new_temp_file(folder, "run.json")
     except OSError as exc:
         raise BaselineError(f"{folder}: cannot write the run: {exc}") from exc
     try:

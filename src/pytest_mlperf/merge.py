@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from .cost import check_session_budget
 from .results import SCHEMA, build_report
 
 
@@ -63,21 +64,52 @@ def merge_reports(
         )
     fingerprints = {s["environment"].get("fingerprint") for s in shards}
     warnings = [w for _, r in reports for w in r.get("warnings", [])]
+    if len({str(s["settings"].get("confidence")) for s in shards}) > 1:
+        warnings.append("the shards were measured at different confidence levels")
     if len(fingerprints) > 1:
         warnings.append(
             f"merged from {len(fingerprints)} different machines: compare figures across "
             "shards with care (each result names its shard)"
         )
+
+    def gather(section: str) -> list[Any]:
+        return [item for _, r in reports for item in r.get(section) or []]
+
+    costs = gather("costs")
     merged = build_report(
         entries,
         shards[0]["environment"],
         {k: v for k, v in shards[0]["settings"].items() if k != "percentile_method"},
         created=created,
         plugin_version=plugin_version,
-        errors=[e for _, r in reports for e in r.get("errors", [])],
+        errors=gather("errors"),
         warnings=warnings,
+        sweeps=gather("sweeps"),
+        costs=costs,
+        budget=_merged_budget([r.get("budget") for _, r in reports], costs),
+        comparisons=gather("comparisons"),
+        recommendations=gather("recommendations"),
     )
     merged["shards"] = shards
-    for section in ("costs", "comparisons", "recommendations"):
-        merged[section] = [item for _, r in reports for item in r.get(section, [])]
+    lost = gather("lost")
+    if lost:
+        merged["lost"] = sorted(set(lost))
     return merged
+
+
+def _merged_budget(
+    budgets: Sequence[dict[str, Any] | None], costs: list[dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The session budget over every shard's benchmarks together (the shards' own limits)."""
+    given = [b for b in budgets if b]
+    if not given:
+        return None
+    high = given[0].get("max_monthly_usd")
+    low = given[0].get("warn_monthly_usd")
+    verdict, message = check_session_budget(costs, high, low)
+    return {
+        "max_monthly_usd": high,
+        "warn_monthly_usd": low,
+        "verdict": verdict,
+        "message": message,
+    }

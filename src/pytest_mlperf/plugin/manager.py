@@ -323,7 +323,7 @@ class Manager:
         if self.settings.report_dir:
             try:
                 self.written = write_reports(report, self.settings.report_dir)
-            except (OSError, ValueError) as exc:  # ValueError: a non-finite number in the JSON
+            except Exception as exc:  # a full disk, a NaN, a renderer's bug: not an INTERNALERROR
                 self.notes.append(
                     ("error", f"cannot write the report to {self.settings.report_dir!r}: {exc}")
                 )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..files import new_temp_file
 from .html import html_available, render_html
 from .markdown import render_markdown
 
@@ -15,13 +15,11 @@ from .markdown import render_markdown
 def atomic_write(path: str, text: str) -> None:
     """Write via a temporary file in the same folder and rename: never a half-written file.
 
-    The temporary file is created with the usual permissions (0666 less the umask), not
-    mkstemp's private 0600, so CI artifact uploaders and web servers can read the reports.
+    The file gets the usual permissions (0666 less the umask), so CI can upload it.
     """
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(8)}-{os.path.basename(path)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    fd, tmp = new_temp_file(folder, os.path.basename(path))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

@@ -11,30 +11,6 @@ from typing import Any
 from ..numbers import fmt as num
 from .comparison import comparison_rows
 
-_MD_SPECIAL = str.maketrans(
-    {
-        "\\": "\\\\",
-        "`": "\\`",
-        "*": "\\*",
-        "_": "\\_",
-        "[": "\\[",
-        "]": "\\]",
-        "|": "\\|",
-        "#": "\\#",
-        "&": "&amp;",
-        "<": "&lt;",
-        ">": "&gt;",
-        "\n": " ",
-        "\r": " ",
-    }
-)
-
-
-def escape_md(text: object) -> str:
-    """Text safe inside Markdown (and the HTML it becomes): no formatting, tags or cell breaks."""
-    return str(text).translate(_MD_SPECIAL)
-
-
 COLUMNS = (
     "test",
     "model",

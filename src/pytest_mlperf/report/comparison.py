@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..numbers import fmt
+from .escape import escape_md
 
 COLUMNS = ("test", "batch", "metric", "baseline", "current", "change [CI]", "p", "verdict")
 
@@ -76,10 +77,6 @@ def comparison_table(comparisons: Sequence[Mapping[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def comparison_markdown(comparisons: Sequence[Mapping[str, Any]]) -> str:
     """A GitHub-flavoured Markdown table; regressions and warnings are listed under it."""
     lines = [
@@ -87,13 +84,11 @@ def comparison_markdown(comparisons: Sequence[Mapping[str, Any]]) -> str:
         "|" + "|".join("---" for _ in COLUMNS) + "|",
     ]
     lines += [
-        "| " + " | ".join(_md_cell(cell) for cell in row) + " |"
+        "| " + " | ".join(escape_md(cell) for cell in row) + " |"
         for row in comparison_rows(comparisons)
     ]
     flagged = [c for c in comparisons if c["verdict"] in ("regression", "warn")]
     if flagged:
         lines.append("")
-        lines += [
-            f"- `{_md_cell(str(c['nodeid']))}`: {_md_cell(str(c['message']))}" for c in flagged
-        ]
+        lines += [f"- {escape_md(c['nodeid'])}: {escape_md(c['message'])}" for c in flagged]
     return "\n".join(lines)

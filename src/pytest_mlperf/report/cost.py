@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .common import escape_md, text_table
+from .common import text_table
+from .escape import escape_md
 
 COLUMNS = ("tier", "monthly", "provisioned", "usage", "sizing", "p95 ms", "eligible")
 

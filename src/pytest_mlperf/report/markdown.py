@@ -20,7 +20,6 @@ from .common import (
     FLAGGED,
     checks_with,
     comparison_line,
-    escape_md,
     is_regression,
     label,
     recommendation_lines,
@@ -32,6 +31,7 @@ from .common import (
 from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_rows
 from .cost import cost_markdown, total_line, usd
+from .escape import escape_md
 
 LIMIT = 65_536  # characters in a GitHub comment body
 NOTE_RESERVE = 1_000  # bytes kept free for the note that says what was shortened
