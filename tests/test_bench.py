@@ -288,3 +288,11 @@ def test_drift_during_the_loop_is_reported() -> None:
     bench = Benchmarker(clock=clock, warmup=5, warmup_time=0.0, samples=300, measure_memory=False)
     (warning,) = bench.benchmark(Slowing(clock, 5.0), X).warnings
     assert warning.startswith("latency drifted by +")
+
+
+def test_measuring_under_cprofile_works() -> None:
+    import cProfile
+
+    bench = Benchmarker(samples=10, warmup_time=0.0)
+    result = cProfile.Profile().runcall(bench.benchmark, LR, X)
+    assert result.n_samples == 10 and result.memory_mb is not None

@@ -9,14 +9,37 @@ The measuring core works without pytest::
 
 from __future__ import annotations
 
-from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep
-from .marks import Limit
-from .results import BenchmarkResult, Check
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
-# The original module's name for the benchmarker.
-ModelBenchmarker = Benchmarker
+# Imported on first use: the pytest plugin loads this package in every test run, and the
+# measuring core pulls in NumPy and SciPy, which a run without benchmarks should not pay for.
+_LAZY = {
+    "BenchmarkError": "bench",
+    "Benchmarker": "bench",
+    "ModelBenchmarker": "bench",  # the original module's name for the benchmarker
+    "ModelCallError": "bench",
+    "Sweep": "bench",
+    "Limit": "marks",
+    "BenchmarkResult": "results",
+    "Check": "results",
+}
+
+if TYPE_CHECKING:
+    from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep
+    from .bench import Benchmarker as ModelBenchmarker
+    from .marks import Limit
+    from .results import BenchmarkResult, Check
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'pytest_mlperf' has no attribute {name!r}")
+    module = importlib.import_module(f".{_LAZY[name]}", __name__)
+    return getattr(module, "Benchmarker" if name == "ModelBenchmarker" else name)
+
 
 __all__ = [
     "BenchmarkError",

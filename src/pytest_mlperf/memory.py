@@ -8,7 +8,9 @@ tracemalloc is the fallback: it sees Python objects and NumPy arrays, not BLAS i
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
+import threading
 import tracemalloc
 from collections.abc import Callable
 from typing import Any
@@ -22,10 +24,16 @@ def peak_call_memory_mb(call: Callable[[], Any]) -> tuple[float, str]:
         import memray
     except ImportError:
         return _with_tracemalloc(call), "tracemalloc"
+    if sys.getprofile() is not None or threading.getprofile() is not None:
+        # memray hands profile hooks back through threading.setprofile when it stops, which
+        # rejects cProfile's profiler object: under a profiler, use tracemalloc
+        return _with_tracemalloc(call), "tracemalloc"
     with tempfile.TemporaryDirectory(prefix="mlperf-mem-") as tmp:
         path = os.path.join(tmp, "call.bin")
         try:
-            tracker = memray.Tracker(path, follow_fork=False)
+            # the aggregated format keeps only the totals we read: half the cost of a capture
+            aggregated = memray.FileFormat.AGGREGATED_ALLOCATIONS
+            tracker = memray.Tracker(path, follow_fork=False, file_format=aggregated)
             tracker.__enter__()
         except RuntimeError:  # another memray tracker is active in this process
             return _with_tracemalloc(call), "tracemalloc"

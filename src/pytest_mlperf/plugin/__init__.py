@@ -10,18 +10,20 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..baseline import BaselineError, NoBaselineError
 from ..config import OPTIONS, Settings, SettingsError
-from ..cost import CostConfigError, load_cost_config
-from ..env import machine_fingerprint
 from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
 from .fixture import MlperfInconclusiveWarning, ModelBench
 from .manager import Manager
-from .regressions import Baseline
+
+if TYPE_CHECKING:
+    from ..cost import CostConfig
+    from .regressions import Baseline
+
+CONFIGURED = "tool.pytest-mlperf"  # a pyproject.toml with cost or price tables of ours
 
 PLUGIN_NAME = "mlperf_manager"
 PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
@@ -77,9 +79,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
     try:
         settings = Settings.from_lookup(lookup)
-        cost_config = load_cost_config(_cost_config_path(config, settings))
+        cost_config = _cost_config(config, settings)
         baseline, no_baseline = _baseline(settings)
-    except (SettingsError, CostConfigError, BaselineError) as exc:
+    except (SettingsError, ValueError) as exc:  # cost and baseline errors name the file
         raise pytest.UsageError(f"pytest-mlperf: {exc}") from None
     is_worker = hasattr(config, "workerinput")
     if settings.report_dir and not settings.disable and not is_worker:
@@ -94,18 +96,30 @@ def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:
     """The stored run to compare with, or why there is none yet (a first run in CI)."""
     if settings.compare is None or settings.disable:
         return None, None
+    from ..baseline import BaselineError, NoBaselineError
+    from ..env import machine_fingerprint
+    from .regressions import Baseline
+
     try:
         return Baseline.load(settings.storage, settings.compare_name, machine_fingerprint()), None
     except NoBaselineError as exc:
         return None, str(exc)
+    except BaselineError as exc:
+        raise ValueError(str(exc)) from None
 
 
-def _cost_config_path(config: pytest.Config, settings: Settings) -> str | None:
-    """The cost configuration: the option, else the rootdir's pyproject.toml if there is one."""
-    if settings.cost_config:
-        return settings.cost_config
-    pyproject = config.rootpath / "pyproject.toml"
-    return str(pyproject) if pyproject.is_file() else None
+def _cost_config(config: pytest.Config, settings: Settings) -> CostConfig | None:
+    """The cost configuration from --mlperf-cost-config, else from the rootdir's pyproject.toml
+    when it has our tables; None (the defaults, loaded when first needed) otherwise."""
+    path = settings.cost_config
+    if path is None:
+        pyproject = config.rootpath / "pyproject.toml"
+        if not pyproject.is_file() or CONFIGURED not in pyproject.read_text(errors="replace"):
+            return None
+        path = str(pyproject)
+    from ..cost import load_cost_config
+
+    return load_cost_config(path)
 
 
 def _check_writable(directory: str) -> None:

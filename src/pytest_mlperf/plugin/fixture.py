@@ -14,16 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from ..ab import ABResult, measure_ab
-from ..bench import Benchmarker, BenchmarkError, ModelCallError, Sweep, as_batch_sizes
 from ..marks import Limit
 from ..numbers import fmt
-from ..results import BenchmarkResult
 from . import keys
 from .transport import serial_lock
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
+    from ..ab import ABResult
+    from ..bench import Benchmarker, Sweep
     from ..optimize import Advice
+    from ..results import BenchmarkResult
     from .manager import Manager
 
 T = TypeVar("T")
@@ -55,6 +55,8 @@ class ModelBench:
         return self._item.stash.get(keys.REGRESSION_PCT, self._manager.settings.regression_pct)
 
     def benchmarker(self, **overrides: Any) -> Benchmarker:
+        from ..bench import Benchmarker
+
         s = self._manager.settings
         options: dict[str, Any] = {"max_time": s.max_time, "confidence": s.confidence}
         options.update(overrides)
@@ -95,6 +97,8 @@ class ModelBench:
         **overrides: Any,
     ) -> Sweep:
         """Measure growing batch sizes; `.best_batch_size` has the most rows/s within limits."""
+        from ..bench import Sweep, as_batch_sizes
+
         sizes = self._guard(lambda: as_batch_sizes(batch_sizes))
         if self.disabled:
             return Sweep([self._run_once(model, X, bs, method, name) for bs in sizes])
@@ -135,6 +139,8 @@ class ModelBench:
         than the tolerance (the regression marker's max_pct, else --mlperf-regression-pct).
         With the regression marker a REGRESSION also fails the test.
         """
+        from ..ab import measure_ab
+
         options.setdefault("tolerance_pct", self.tolerance_pct)
         if self.disabled:
             options.update(blocks=2, max_blocks=2, block_calls=2, warmup=0)
@@ -180,6 +186,8 @@ class ModelBench:
         pytest.fail(message, pytrace=False)
 
     def _guard(self, measure: Callable[[], T]) -> T:
+        from ..bench import BenchmarkError, ModelCallError
+
         try:
             return measure()
         except BenchmarkError as exc:
@@ -202,7 +210,7 @@ class ModelBench:
     def _run_once(
         self, model: Any, X: Any, batch_size: int, method: str, name: str | None
     ) -> BenchmarkResult:
-        bench = Benchmarker(
+        bench = self.benchmarker(
             warmup=0, warmup_time=0.0, samples=2, max_samples=1, measure_memory=False
         )
         return self._guard(

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..bench import Sweep
-from ..budget import TestBudget
 from ..marks import Limit
-from ..results import BenchmarkResult
+
+if TYPE_CHECKING:  # the measuring core is imported only when a test measures something
+    from ..bench import Sweep  # noqa: F401 (named in the keys' types below)
+    from ..budget import TestBudget  # noqa: F401
+    from ..results import BenchmarkResult  # noqa: F401
 
 LIMITS = pytest.StashKey[list[Limit]]()
 MARKER_ERROR = pytest.StashKey[str]()
-RESULTS = pytest.StashKey[list[BenchmarkResult]]()
-SWEEPS = pytest.StashKey[list[Sweep]]()
-BUDGET = pytest.StashKey[TestBudget]()
+RESULTS = pytest.StashKey["list[BenchmarkResult]"]()
+SWEEPS = pytest.StashKey["list[Sweep]"]()
+BUDGET = pytest.StashKey["TestBudget | None"]()
 REGRESSION_PCT = pytest.StashKey[float]()
 COMPARISONS = pytest.StashKey[list[dict[str, Any]]]()
 RECOMMENDATIONS = pytest.StashKey[list[dict[str, Any]]]()

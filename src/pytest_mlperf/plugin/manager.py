@@ -12,15 +12,12 @@ import json
 import tempfile
 from collections.abc import Generator
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .. import __version__
-from ..budget import TestBudget, price_result
 from ..config import Settings
-from ..cost import CostConfig, CostConfigError, check_session_budget, parse_budget
-from ..env import collect_environment
 from ..marks import (
     BUDGET_MARKER,
     MARKERS,
@@ -30,13 +27,14 @@ from ..marks import (
     parse_marker,
     parse_regression,
 )
-from ..report import append_step_summary, write_reports
-from ..report.benchmark_json import write_benchmark_json
-from ..report.terminal import render_terminal
-from ..results import BenchmarkResult, build_report, summarize
 from . import keys
-from .regressions import Baseline, BaselineError, save_run
 from .transport import PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
+
+if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
+    from ..budget import TestBudget
+    from ..cost import CostConfig
+    from ..results import BenchmarkResult
+    from .regressions import Baseline
 
 
 def item_limits(item: pytest.Item) -> list[Limit]:
@@ -57,12 +55,12 @@ class Manager:
         self,
         config: pytest.Config,
         settings: Settings,
-        cost_config: CostConfig,
+        cost_config: CostConfig | None,
         baseline: Baseline | None,
     ) -> None:
         self.config = config
         self.settings = settings
-        self.cost_config = cost_config
+        self._cost_config = cost_config
         self.baseline = baseline
         self.records = Records()
         self.workers = 0
@@ -74,6 +72,15 @@ class Manager:
         workerinput = getattr(config, "workerinput", None)
         self.worker: str | None = workerinput.get("workerid") if workerinput else None
         self.spool: str | None = workerinput.get(SPOOL_KEY) if workerinput else None
+
+    @property
+    def cost_config(self) -> CostConfig:
+        """The run's cost configuration; the defaults unless the user configured something."""
+        if self._cost_config is None:
+            from ..cost import CostConfig
+
+            self._cost_config = CostConfig()
+        return self._cost_config
 
     @property
     def is_worker(self) -> bool:
@@ -111,22 +118,28 @@ class Manager:
                 mark = item.get_closest_marker(REGRESSION_MARKER)
                 if mark is not None:
                     item.stash[keys.REGRESSION_PCT] = parse_regression(mark.args, mark.kwargs)
-            except (MarkerError, CostConfigError) as exc:
+            except MarkerError as exc:
                 item.stash[keys.MARKER_ERROR] = f"invalid marker: {exc}"
                 continue
             if limits:
                 item.stash[keys.LIMITS] = limits
 
-    def _item_budget(self, item: pytest.Item) -> TestBudget:
+    def _item_budget(self, item: pytest.Item) -> TestBudget | None:
         """The closest budget marker, validated, with its assumption overrides applied."""
         mark = item.get_closest_marker(BUDGET_MARKER)
         if mark is None:
-            return TestBudget(self.cost_config)
+            return None  # priced with the run's configuration, if the test measures anything
+        from ..budget import TestBudget
+        from ..cost import CostConfigError, parse_budget
+
         where = "@pytest.mark.budget"
         if mark.args:
             raise MarkerError(f"{where} takes keyword arguments only, got {mark.args!r}")
-        spec = parse_budget(mark.kwargs, where=where)
-        return TestBudget(self.cost_config.with_overrides(spec.overrides, where=where), spec)
+        try:
+            spec = parse_budget(mark.kwargs, where=where)
+            return TestBudget(self.cost_config.with_overrides(spec.overrides, where=where), spec)
+        except CostConfigError as exc:
+            raise MarkerError(str(exc)) from None
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         error = item.stash.get(keys.MARKER_ERROR, None)
@@ -192,9 +205,11 @@ class Manager:
 
     def _price(self, item: pytest.Item, results: list[BenchmarkResult]) -> list[dict[str, Any]]:
         """Cost estimates for every result; a budget marker adds its check to each."""
-        budget = item.stash.get(keys.BUDGET, None)
-        if budget is None:
+        from ..budget import TestBudget, price_result
+
+        if not results:
             return []
+        budget = item.stash.get(keys.BUDGET, None) or TestBudget(self.cost_config)
         p95 = [lim.value for lim in item.stash.get(keys.LIMITS, []) if lim.metric == "p95"]
         costs = []
         for result in results:
@@ -283,6 +298,9 @@ class Manager:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _build_report(self) -> dict[str, Any]:
+        from ..env import collect_environment
+        from ..results import build_report, summarize
+
         r = self.records
         r.entries.sort(key=lambda e: (e["nodeid"], e["batch_size"], e["name"]))
         settings = {**self.settings.as_dict(), "workers": self.workers}
@@ -318,6 +336,10 @@ class Manager:
         return report
 
     def _write_outputs(self) -> None:
+        from ..baseline import BaselineError, save_run
+        from ..report import append_step_summary, write_reports
+        from ..report.benchmark_json import write_benchmark_json
+
         assert self.report is not None
         report = self.report
         if self.settings.report_dir:
@@ -347,6 +369,8 @@ class Manager:
                 self.notes.append(("error", f"cannot save the run: {exc}"))
 
     def _session_budget(self) -> dict[str, Any] | None:
+        from ..cost import check_session_budget
+
         high, low = self.settings.budget_usd, self.settings.budget_warn_usd
         if high is None and low is None:
             return None
@@ -386,6 +410,8 @@ class Manager:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         if self.report is not None:
+            from ..report.terminal import render_terminal
+
             verbosity = self.config.get_verbosity()
             lines = render_terminal(self.report, verbose=verbosity > 0, quiet=verbosity < 0)
             if lines:
