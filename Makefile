@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/pytest examples -p no:cacheprovider --mlperf-report=mlperf-report
 	@echo
-	@echo "Report written to $(CURDIR)/mlperf-report/ (report.json, report.md)"
+	@echo "Report written to $(CURDIR)/mlperf-report/ (report.html, report.md, report.json)"
 
 lint: $(STAMP)
 	$(BIN)/ruff check $(LINT_PATHS)

@@ -60,3 +60,12 @@ def test_advise_in_a_test_and_for_marked_tests(suite: Suite) -> None:
     result.assert_outcomes(passed=2)
     found = {r["nodeid"].split("::")[1] for r in suite.report()["recommendations"]}
     assert found == {"test_advise", "test_marked"}
+
+
+def test_load_warning() -> None:
+    from pytest_mlperf.plugin.manager import load_warning
+
+    assert load_warning({"load_average": [1.5, 1, 1], "cpu_count": 2}) == []
+    (note,) = load_warning({"load_average": [5.25, 1, 1], "cpu_count": 2})
+    assert note.startswith("load average 5.25 on 2 cores")
+    assert load_warning({"load_average": None, "cpu_count": 2}) == []

@@ -66,7 +66,7 @@ def test_two_workers_report_what_one_process_reports(suite: Suite) -> None:
     assert sorted(map(str, two["errors"])) == sorted(map(str, one["errors"]))
     assert two["summary"] == one["summary"]
     assert (one["settings"]["workers"], two["settings"]["workers"]) == (0, 2)
-    assert one["warnings"] == []
+    assert not any("xdist" in w for w in one["warnings"])  # (a busy machine may add a load note)
     assert any("pytest-xdist with 2 workers" in w for w in two["warnings"])
     parallel.stdout.fnmatch_lines(["WARNING: measured under pytest-xdist with 2 workers*"])
 

@@ -304,14 +304,15 @@ class Manager:
         r = self.records
         r.entries.sort(key=lambda e: (e["nodeid"], e["batch_size"], e["name"]))
         settings = {**self.settings.as_dict(), "workers": self.workers}
+        environment = collect_environment()
         report = build_report(
             r.entries,
-            collect_environment(),
+            environment,
             settings,
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             plugin_version=__version__,
             errors=r.errors,
-            warnings=self._warnings(),
+            warnings=self._warnings() + load_warning(environment),
             sweeps=sorted(r.sweeps, key=lambda sw: (sw["nodeid"], sw["name"])),
             costs=sorted(r.costs, key=lambda c: (c["nodeid"], c["batch_size"], c["name"])),
             budget=self._session_budget(),
@@ -424,6 +425,17 @@ class Manager:
             style = {"error": {"red": True}, "warning": {"yellow": True}}.get(level, {})
             prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
             terminalreporter.write_line(f"pytest-mlperf: {prefix}{text}", **style)
+
+
+def load_warning(environment: dict[str, Any]) -> list[str]:
+    """More runnable processes than cores at the end of the run: latency was likely inflated."""
+    load, cores = environment.get("load_average"), environment.get("cpu_count") or 1
+    if not load or load[0] <= cores:
+        return []
+    return [
+        f"load average {load[0]:g} on {cores} cores at the end of the run: other processes "
+        "competed for the CPU, so latency may be inflated"
+    ]
 
 
 def junit_properties(records: Records) -> list[tuple[str, object]]:
