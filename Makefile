@@ -32,7 +32,7 @@ typecheck: $(STAMP)
 pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir site

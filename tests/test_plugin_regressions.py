@@ -135,14 +135,14 @@ def test_side_by_side_with_the_regression_marker(suite: Suite) -> None:
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.re_match_lines([r"A/B p95: regression, candidate/baseline [\d.]+ "])
     comparisons = suite.report()["comparisons"]
-    gated = {
-        c["nodeid"].split("::")[1]: c["verdict"]
+    p95 = {
+        c["nodeid"].split("::")[1]: (c["verdict"], c["gating"])
         for c in comparisons
-        if c["kind"] == "ab" and c["gating"]
+        if c["kind"] == "ab" and c["metric"] == "p95"
     }
-    assert gated["test_slower_candidate"] == "regression"
-    assert gated["test_plain_assert"] == "regression"
-    assert gated["test_same_model"] != "regression"
+    assert p95["test_slower_candidate"] == ("regression", True)
+    assert p95["test_plain_assert"] == ("regression", False)  # no marker: reported, not a gate
+    assert p95["test_same_model"][0] != "regression"
 
 
 def test_benchmark_json_export(suite: Suite) -> None:
@@ -169,3 +169,49 @@ def test_bad_regression_markers(suite: Suite, marker: str, message: str) -> None
     result = suite.run()
     result.assert_outcomes(errors=1)
     suite.assert_clean_error(result, "*invalid marker: @pytest.mark.regression*" + message)
+
+
+def test_misspelled_baseline_name_is_a_usage_error(suite: Suite) -> None:
+    suite.write("def test_steady(model_bench):\n    model_bench(noop, X, samples=20)\n")
+    suite.run("--mlperf-save=main").assert_outcomes(passed=1)
+    result = suite.run("--mlperf-compare=mian")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    suite.assert_clean_error(result, "*--mlperf-compare=mian: *no stored run matches*main*")
+
+
+def test_loading_a_baseline_leaves_warning_filters_alone(suite: Suite) -> None:
+    # forests re-apply every warning filter per tree: filters left behind by an import
+    # would make runs with --mlperf-compare slower than runs without it
+    suite.write(
+        """
+        import warnings
+
+        def count_filters(batch):
+            with open("filters.txt", "a") as fh:
+                fh.write(f"{len(warnings.filters)}\\n")
+
+        def test_filters(model_bench):
+            model_bench(count_filters, X, samples=20, warmup=1, warmup_time=0.0)
+        """
+    )
+    suite.run("--mlperf-save").assert_outcomes(passed=1)
+    plain = set((suite.path / "filters.txt").read_text().split())
+    (suite.path / "filters.txt").unlink()
+    suite.run("--mlperf-compare").assert_outcomes(passed=1)
+    assert set((suite.path / "filters.txt").read_text().split()) == plain
+
+
+def test_ab_settings_and_disabled_runs(suite: Suite) -> None:
+    suite.write(
+        """
+        def test_bad_setting(model_bench):
+            model_bench.ab(noop, noop, X, block_calls=5)
+
+        def test_disabled_ab_runs(model_bench):
+            assert model_bench.ab(noop, noop, X).n_pairs == 2 or not model_bench.disabled
+        """
+    )
+    result = suite.run()
+    result.assert_outcomes(passed=1, failed=1)
+    result.stdout.fnmatch_lines(["model_bench: bad setting: block_calls must be at least 20*"])
+    suite.run("--mlperf-disable").assert_outcomes(passed=2)  # a disabled A/B takes 2 short pairs

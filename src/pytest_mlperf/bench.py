@@ -35,6 +35,10 @@ class BenchmarkError(Exception):
     """The model or the data cannot be measured as asked."""
 
 
+class SettingError(BenchmarkError):
+    """A measurement setting that cannot be used (an override of model_bench, say)."""
+
+
 class ModelCallError(BenchmarkError):
     """The model raised while it was being measured."""
 

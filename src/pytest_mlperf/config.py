@@ -106,7 +106,7 @@ class Option:
 OPTIONS = (
     Option(
         "report",
-        f"write report.json and report.md to DIR (default {DEFAULT_REPORT_DIR}/)",
+        f"write report.json, report.md and report.html to DIR (default {DEFAULT_REPORT_DIR}/)",
         parse_report_dir,
         metavar="DIR",
         const=DEFAULT_REPORT_DIR,
@@ -135,7 +135,8 @@ OPTIONS = (
            "(default 5)", parse_positive_float, metavar="PCT"),
     Option("benchmark_json", "also write the results in pytest-benchmark's JSON format",
            parse_path, metavar="PATH", path=True),
-    Option("serial", "under pytest-xdist, measure one benchmark at a time, machine-wide",
+    Option("serial", "measure one benchmark at a time across every pytest process and xdist "
+           "worker on the machine",
            parse_boolean, flag=True),
     Option("advise", "try the optimizations that apply to every measured model of a marked "
            "test and report what paid off", parse_boolean, flag=True),
@@ -189,4 +190,7 @@ class Settings:
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["save"] = None if self.save is None else (self.save_name or "(numbered)")
+        data["compare"] = None if self.compare is None else (self.compare_name or "(latest)")
+        return data

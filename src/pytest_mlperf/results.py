@@ -229,6 +229,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         failed
         or regressions
         or report.get("errors")
+        or report.get("lost")
         or budget.get("verdict") == "fail"
         or (report["settings"].get("inconclusive") == "fail" and inconclusive)
     )

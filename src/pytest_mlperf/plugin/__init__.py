@@ -16,6 +16,7 @@ import pytest
 
 from ..config import OPTIONS, Settings, SettingsError
 from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
+from . import lazy
 from .fixture import MlperfInconclusiveWarning, ModelBench
 from .manager import Manager
 
@@ -96,6 +97,7 @@ def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:
     """The stored run to compare with, or why there is none yet (a first run in CI)."""
     if settings.compare is None or settings.disable:
         return None, None
+    lazy.load("baseline", "env", "plugin.regressions")
     from ..baseline import BaselineError, NoBaselineError
     from ..env import machine_fingerprint
     from .regressions import Baseline
@@ -103,6 +105,8 @@ def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:
     try:
         return Baseline.load(settings.storage, settings.compare_name, machine_fingerprint()), None
     except NoBaselineError as exc:
+        if settings.compare_name is not None:  # a run asked for by name must exist
+            raise ValueError(f"--mlperf-compare={settings.compare_name}: {exc}") from None
         return None, str(exc)
     except BaselineError as exc:
         raise ValueError(str(exc)) from None
@@ -117,6 +121,7 @@ def _cost_config(config: pytest.Config, settings: Settings) -> CostConfig | None
         if not pyproject.is_file() or CONFIGURED not in pyproject.read_text(errors="replace"):
             return None
         path = str(pyproject)
+    lazy.load("cost")
     from ..cost import load_cost_config
 
     return load_cost_config(path)

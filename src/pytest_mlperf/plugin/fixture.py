@@ -16,7 +16,7 @@ import pytest
 
 from ..marks import Limit
 from ..numbers import fmt
-from . import keys
+from . import keys, lazy
 from .transport import serial_lock
 
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
@@ -37,6 +37,7 @@ class ModelBench:
     """Measure a model's inference; see `__call__`, `sweep`, `ab` and `advise`."""
 
     def __init__(self, item: pytest.Item, manager: Manager) -> None:
+        lazy.load(*lazy.CORE)
         self._item = item
         self._manager = manager
         self.limits: list[Limit] = item.stash.get(keys.LIMITS, [])
@@ -140,33 +141,41 @@ class ModelBench:
         With the regression marker a REGRESSION also fails the test.
         """
         from ..ab import measure_ab
+        from ..bench import SettingError
 
         options.setdefault("tolerance_pct", self.tolerance_pct)
         if self.disabled:
-            options.update(blocks=2, max_blocks=2, block_calls=2, warmup=0)
+            options.update(blocks=2, max_blocks=2, block_calls=20, warmup=0)
         self._progress("A/B: measuring baseline and candidate in interleaved blocks")
-        with self._measuring():
-            result = self._guard(
-                lambda: measure_ab(
+
+        def measure() -> ABResult:
+            try:
+                return measure_ab(
                     baseline, candidate, X, batch_size=batch_size, method=method, **options
                 )
-            )
+            except (TypeError, ValueError) as exc:  # model errors arrive as ModelCallError
+                raise SettingError(f"bad setting: {exc}") from None
+
+        with self._measuring():
+            result = self._guard(measure)
         self._progress(f"A/B: {result.summary()}")
-        self._item.stash.setdefault(keys.COMPARISONS, []).extend(
-            result.comparisons(self._item.nodeid)
-        )
+        comparisons = result.comparisons(self._item.nodeid)
+        if keys.REGRESSION_PCT not in self._item.stash:
+            for record in comparisons:  # informative: only the regression marker makes it a gate
+                record["gating"] = False
+        self._item.stash.setdefault(keys.COMPARISONS, []).extend(comparisons)
         return result
 
     def advise(self, model: Any, X: Any, y: Any = None, **options: Any) -> Advice:
         """Try the optimizations that apply to the model and measure what each one gives."""
+        lazy.load("optimize")
         from ..optimize import advise
 
         options.setdefault("limits", self.limits)
+        options.setdefault("benchmarker", self.benchmarker())
         self._progress("advise: measuring the model and each optimization that applies")
         with self._measuring():
-            advice = self._guard(
-                lambda: advise(model, X, y, benchmarker=self.benchmarker(), **options)
-            )
+            advice = self._guard(lambda: advise(model, X, y, **options))
         self._item.stash.setdefault(keys.RECOMMENDATIONS, []).extend(
             advice.records(self._item.nodeid)
         )
@@ -202,7 +211,7 @@ class ModelBench:
 
     def _measuring(self) -> Any:
         """The machine-wide lock under --mlperf-serial; nothing otherwise."""
-        return serial_lock(self._manager.serial_folder)
+        return serial_lock(self._manager.serial_lock_path)
 
     def _progress(self, text: str) -> None:
         self._manager.progress(f"{self._item.nodeid}: {text}")

@@ -27,8 +27,8 @@ from ..marks import (
     parse_marker,
     parse_regression,
 )
-from . import keys
-from .transport import PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
+from . import keys, lazy
+from .transport import LOCK_PATH, PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
 
 if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
     from ..budget import TestBudget
@@ -77,6 +77,7 @@ class Manager:
     def cost_config(self) -> CostConfig:
         """The run's cost configuration; the defaults unless the user configured something."""
         if self._cost_config is None:
+            lazy.load("cost")
             from ..cost import CostConfig
 
             self._cost_config = CostConfig()
@@ -87,8 +88,8 @@ class Manager:
         return self.worker is not None
 
     @property
-    def serial_folder(self) -> str | None:
-        return self.spool if self.settings.serial else None
+    def serial_lock_path(self) -> str | None:
+        return LOCK_PATH if self.settings.serial else None
 
     def progress(self, text: str) -> None:
         """A progress line in verbose runs; silent otherwise and on xdist workers."""
@@ -129,6 +130,7 @@ class Manager:
         mark = item.get_closest_marker(BUDGET_MARKER)
         if mark is None:
             return None  # priced with the run's configuration, if the test measures anything
+        lazy.load("budget", "cost")
         from ..budget import TestBudget
         from ..cost import CostConfigError, parse_budget
 
@@ -205,6 +207,7 @@ class Manager:
 
     def _price(self, item: pytest.Item, results: list[BenchmarkResult]) -> list[dict[str, Any]]:
         """Cost estimates for every result; a budget marker adds its check to each."""
+        lazy.load("budget", "cost")
         from ..budget import TestBudget, price_result
 
         if not results:
@@ -298,6 +301,7 @@ class Manager:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
     def _build_report(self) -> dict[str, Any]:
+        lazy.load("env", "results", "cost")
         from ..env import collect_environment
         from ..results import build_report, summarize
 
@@ -337,6 +341,7 @@ class Manager:
         return report
 
     def _write_outputs(self) -> None:
+        lazy.load("baseline", "report", "report.html", "report.benchmark_json")
         from ..baseline import BaselineError, save_run
         from ..report import append_step_summary, write_reports
         from ..report.benchmark_json import write_benchmark_json

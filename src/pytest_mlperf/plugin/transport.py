@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -17,7 +18,7 @@ from typing import Any
 
 SPOOL_KEY = "mlperf_spool"  # workerinput: the shared folder
 PAYLOAD_KEY = "pytest_mlperf"  # workeroutput: the JSON string
-LOCK_NAME = "serial.lock"
+LOCK_PATH = os.path.join(tempfile.gettempdir(), "pytest-mlperf-serial.lock")  # one per machine
 
 
 @dataclass
@@ -71,13 +72,13 @@ def read_spool(folder: str, worker: str) -> Records:
 
 
 @contextmanager
-def serial_lock(folder: str | None) -> Iterator[None]:
-    """Hold the machine-wide measurement lock (an exclusive flock) while measuring.
+def serial_lock(path: str | None) -> Iterator[None]:
+    """Hold the machine-wide measurement lock (an exclusive flock on `path`) while measuring:
+    every pytest process and xdist worker on the machine takes the same lock.
 
-    Without a shared folder (no xdist) or without fcntl (Windows) there is nothing to
-    serialise against, and the block runs at once.
+    With no path (--mlperf-serial off) or without fcntl (Windows) the block runs at once.
     """
-    if folder is None:
+    if path is None:
         yield
         return
     try:
@@ -85,7 +86,7 @@ def serial_lock(folder: str | None) -> Iterator[None]:
     except ImportError:  # not on POSIX: measure without the lock
         yield
         return
-    with open(os.path.join(folder, LOCK_NAME), "a", encoding="utf-8") as fh:
+    with open(path, "a", encoding="utf-8") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         try:
             yield
