@@ -349,6 +349,10 @@ class Manager:
         assert self.report is not None
         report = self.report
         if self.settings.report_dir:
+            from ..report.html import INSTALL_HINT, html_available
+
+            if not html_available():
+                self.notes.append(("info", f"{INSTALL_HINT} (report.json and report.md written)"))
             try:
                 self.written = write_reports(report, self.settings.report_dir)
             except Exception as exc:  # a full disk, a NaN, a renderer's bug: not an INTERNALERROR
