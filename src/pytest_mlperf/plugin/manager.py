@@ -112,7 +112,10 @@ class Manager:
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        ours = {*MARKERS, BUDGET_MARKER, REGRESSION_MARKER}
         for item in items:
+            if ours.isdisjoint(mark.name for mark in item.iter_markers()):
+                continue  # the fast path for the many tests without our markers
             try:
                 limits = item_limits(item)
                 item.stash[keys.BUDGET] = self._item_budget(item)
@@ -159,10 +162,13 @@ class Manager:
         report: pytest.TestReport = outcome.get_result()
         if self.settings.disable:
             return
+        used = keys.RESULTS in item.stash  # model_bench was requested (the fast path: not)
         if report.when == "call":
-            self._judge(item, report)
+            item.stash[keys.CALL_PASSED] = report.passed
+            if used:
+                self._judge(item, report)
             return
-        if report.when == "teardown":  # advice given after the test (--mlperf-advise)
+        if report.when == "teardown" and used:  # advice given after the test (--mlperf-advise)
             self._collect(Records(recommendations=self._take_recommendations(item)))
         if report.when == "teardown" and report.passed and self._never_measured(item):
             marks = ", ".join(sorted({m.name for m in item.iter_markers() if m.name in MARKERS}))
@@ -175,7 +181,6 @@ class Manager:
             report.longrepr = f"pytest-mlperf: {message}"
 
     def _judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
-        item.stash[keys.CALL_PASSED] = report.passed
         results = item.stash.get(keys.RESULTS, [])
         sweeps = item.stash.get(keys.SWEEPS, [])
         comparisons: list[dict[str, Any]] = item.stash.get(keys.COMPARISONS, [])
