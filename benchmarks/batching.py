@@ -13,18 +13,22 @@ Every variant runs `--repeats` times, interleaved round-robin so that a change i
 speed hits all variants alike; the table shows the median rows/s, the min-max spread, and the
 gain over its baseline as the median of the per-round ratios with their range.
 
-    python benchmarks/batching.py [--repeats 5] [--quick]
+    python benchmarks/batching.py [--repeats 5] [--quick] [--json rows.json]
+
+`run.py --sections batching` runs it as section 7 and puts its table in latest.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -125,13 +129,9 @@ def spread(values: list[float]) -> str:
     return f"{min(values):,.0f} to {max(values):,.0f}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--quick", action="store_true", help="fewer rows, for a smoke run")
-    args = parser.parse_args()
-    scale = 4 if args.quick else 1
+def measure(repeats: int, clients: int, quick: bool) -> list[dict[str, Any]]:
+    """Every variant of both models, `repeats` interleaved rounds: one row per variant."""
+    scale = 4 if quick else 1
     X, y = make_classification(n_samples=4000, n_features=20, random_state=0)
     models = {
         "LogisticRegression": (LogisticRegression(max_iter=500).fit(X, y), 2000 // scale),
@@ -140,39 +140,70 @@ def main() -> None:
             400 // scale,
         ),
     }
-    columns = ("model", "variant", "rows/s (median)", "min-max", "gain", "gain range")
-    header = "{:<20} {:<18} {:>16} {:>20} {:>7} {:>15}  note".format(*columns)
-    print(f"{args.repeats} interleaved rounds; one BLAS thread; {args.clients} client threads")
-    print(header)
-    print("-" * len(header))
+    rows: list[dict[str, Any]] = []
     with threadpool_limits(limits=1):
-        for label, (model, rows) in models.items():
-            micro = MicroBatcher(model, max_batch_size=args.clients, max_wait_ms=2.0)
-            variants, cache = variants_for(model, X[:rows], args.clients, micro)
-            for _ in range(args.repeats):
+        for label, (model, n) in models.items():
+            micro = MicroBatcher(model, max_batch_size=clients, max_wait_ms=2.0)
+            variants, cache = variants_for(model, X[:n], clients, micro)
+            for _ in range(repeats):
                 for variant in variants:
                     variant.rates.append(timed_rate(variant))
             micro.close()
             variants[-1].note = f"hit ratio {cache.hit_ratio:.0%}"
             variants[-3].note = f"mean batch {micro.stats.mean_batch_size:.1f}"
-            report(label, variants)
-            print()
+            rows += [row(label, v, variants) for v in variants]
+    return rows
 
 
-def report(label: str, variants: list[Variant]) -> None:
-    """One table row per variant: median rows/s, spread, and gain over its baseline."""
-    by_name = {v.name: v for v in variants}
-    for variant in variants:
+def row(label: str, variant: Variant, variants: list[Variant]) -> dict[str, Any]:
+    """Median rows/s, spread, and the gain over the baseline as per-round ratios."""
+    gains: list[float] = []
+    if variant.baseline:
+        base = next(v for v in variants if v.name == variant.baseline).rates
+        gains = [a / b for a, b in zip(variant.rates, base, strict=True)]
+    return {
+        "model": label,
+        "variant": variant.name,
+        "rows": variant.rows,
+        "baseline": variant.baseline,
+        "rates": list(variant.rates),
+        "gains": gains,
+        "note": variant.note,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--quick", action="store_true", help="fewer rows, for a smoke run")
+    parser.add_argument("--json", type=Path, help="also write the rows to this JSON file")
+    args = parser.parse_args()
+    print(f"{args.repeats} interleaved rounds; one BLAS thread; {args.clients} client threads")
+    rows = measure(args.repeats, args.clients, args.quick)
+    print(table(rows))
+    if args.json:
+        settings = {"repeats": args.repeats, "clients": args.clients, "quick": args.quick}
+        args.json.write_text(json.dumps({"settings": settings, "rows": rows}, indent=1))
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """The rows as text: median rows/s, min-max, gain (median of per-round ratios), range."""
+    columns = ("model", "variant", "rows/s (median)", "min-max", "gain", "gain range")
+    header = "{:<20} {:<18} {:>16} {:>20} {:>7} {:>15}  note".format(*columns)
+    lines = [header, "-" * len(header)]
+    for i, r in enumerate(rows):
+        if i and r["model"] != rows[i - 1]["model"]:
+            lines.append("")
         gain, gain_range = "", ""
-        if variant.baseline:
-            base = by_name[variant.baseline].rates
-            ratios = [a / b for a, b in zip(variant.rates, base, strict=True)]
-            gain = f"{statistics.median(ratios):.1f}x"
-            gain_range = f"{min(ratios):.1f} to {max(ratios):.1f}x"
-        print(
-            f"{label:<20} {variant.name:<18} {statistics.median(variant.rates):>16,.0f} "
-            f"{spread(variant.rates):>20} {gain:>7} {gain_range:>15}  {variant.note}"
+        if r["gains"]:
+            gain = f"{statistics.median(r['gains']):.1f}x"
+            gain_range = f"{min(r['gains']):.1f} to {max(r['gains']):.1f}x"
+        lines.append(
+            f"{r['model']:<20} {r['variant']:<18} {statistics.median(r['rates']):>16,.0f} "
+            f"{spread(r['rates']):>20} {gain:>7} {gain_range:>15}  {r['note']}"
         )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

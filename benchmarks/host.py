@@ -98,13 +98,14 @@ class ProcessRun:
     load1_before: float
     steal_share: float  # of all CPU time during the run, taken by other guests
     log: str
+    exit1_ok: bool = False  # exit 1 is a measured outcome (a broken limit, a flagged regression)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def run_process(
-    label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path
+    label: str, argv: list[str], cwd: Path, env: dict[str, str], log: Path, exit1_ok: bool = False
 ) -> ProcessRun:
     """Run argv to completion, output to `log`; times exclude nothing but Python's fork."""
     load = load1()
@@ -118,7 +119,7 @@ def run_process(
     steal1, total1 = cpu_ticks()
     cpu = (children1.ru_utime - children0.ru_utime) + (children1.ru_stime - children0.ru_stime)
     steal = (steal1 - steal0) / (total1 - total0) if total1 > total0 else 0.0
-    return ProcessRun(label, argv, done.returncode, wall, cpu, load, steal, str(log))
+    return ProcessRun(label, argv, done.returncode, wall, cpu, load, steal, str(log), exit1_ok)
 
 
 def pytest_argv(*args: str) -> list[str]:

@@ -6,6 +6,7 @@ functions of pytest_mlperf the time is spent in.
 
 from __future__ import annotations
 
+import json
 import pstats
 import subprocess
 import sys
@@ -81,12 +82,55 @@ def cprofile(env: dict[str, str], folder: Path, out: Path, *args: str) -> dict[s
     }
 
 
+REPORT_COST = """
+import json, sys, time
+import numpy, sklearn.ensemble  # loaded in the suite's process already: not counted
+clock = time.perf_counter
+report = json.load(open(sys.argv[1], encoding="utf-8"))
+out = {}
+start = clock()
+from pytest_mlperf.report import render_markdown, report_json
+out["import report.json/report.md writers"] = clock() - start
+start = clock()
+report_json(report)
+out["report.json text"] = clock() - start
+start = clock()
+render_markdown(report)
+out["report.md text"] = clock() - start
+from pytest_mlperf.report.html import html_available, render_html
+start = clock()
+available = html_available()  # imports jinja2, matplotlib and the plots module
+out["import the html extra (jinja2, matplotlib, plots)"] = clock() - start
+if available:
+    start = clock()
+    render_html(report)
+    out["report.html text"] = clock() - start
+print(json.dumps(out))
+"""
+
+
+def report_cost(env: dict[str, str], report: Path) -> dict[str, Any]:
+    """Seconds of each step of writing the report files, from a suite's report.json, in a
+    fresh process that has numpy and scikit-learn loaded (as the suite's process has)."""
+    if not report.exists():
+        return {}
+    argv = [sys.executable, "-c", REPORT_COST, str(report)]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    try:
+        figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        return {"error": done.stderr.strip()[-300:]}
+    return figures
+
+
 def profiles(env: dict[str, str], work: Path) -> dict[str, Any]:
     """Import time and cProfile of the plain suite. (A run that measures models is not
     profiled: memray's memory pass takes over `sys.setprofile` and ends the profile there;
     `suites.breakdown` clocks those runs instead.)"""
+    reports = sorted((work / "suite").glob("report-*-mlperf_p95/report.json"))
     return {
         "import": import_profile(env),
+        "report_cost_s": report_cost(env, reports[-1]) if reports else {},
         "unused_suite": cprofile(
             env, work / "unused", work / "profiles" / "unused.prof", "-q", "-p", "no:benchmark"
         ),

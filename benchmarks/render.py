@@ -44,11 +44,15 @@ def machine(summary: dict[str, Any], raw: dict[str, Any]) -> list[str]:
     ]
 
 
+def verdict(g: dict[str, Any]) -> str:
+    text = "**met**" if g["met"] else "**missed**"
+    if g["met"] and g.get("shown_by_ci") is False:
+        text += " (point estimate; the 95% CI still reaches past the target)"
+    return text
+
+
 def goals(summary: dict[str, Any]) -> list[str]:
-    rows = [
-        [name, g["figure"], g["target"], "**met**" if g["met"] else "**missed**"]
-        for name, g in summary["goals"].items()
-    ]
+    rows = [[name, g["figure"], g["target"], verdict(g)] for name, g in summary["goals"].items()]
     return ["## Goals", "", *table(["goal", "measured", "target", ""], rows)]
 
 
@@ -126,6 +130,8 @@ def suite(s: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         *table(["workload", "p50", "p95", "p99", "limits", "warning filters"], ref_rows),
     ]
     for label, c in s["comparisons"].items():
+        if not c["workloads"]:
+            continue
         rows = [
             [
                 name,
@@ -226,6 +232,174 @@ def unused(u: dict[str, Any]) -> list[str]:
     ]
 
 
+def rate(r: dict[str, Any] | None) -> str:
+    """'k / n (95% CI lo-hi%)' for a count of flagged comparisons."""
+    if not r or not r["n"]:
+        return "n/a"
+    lo, hi = r["ci95"]
+    return f"{r['flagged']} / {r['n']} ({lo:.0%}-{hi:.0%})"
+
+
+def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
+    if not g:
+        return []
+    info = raw["gating"]
+    tools = g["tools"]
+    ab, pb, stored = tools["ab"], tools["pytest-benchmark"], tools["mlperf-stored"]
+    rows = []
+    for key in gating_keys(ab):
+        for label in ab[key]:
+            p, m = pb.get(key, {}).get(label, {}), stored.get(key, {}).get(label, {})
+            rows.append(
+                [
+                    key,
+                    label,
+                    rate(ab[key][label]),
+                    rate(p.get("mean:10%")),
+                    rate(p.get("median:10%")),
+                    rate(m.get("p95")),
+                    rate(m.get("any")),
+                ]
+            )
+    header = ["workload", "condition", "`model_bench.ab` REGRESSION"]
+    header += ["pytest-benchmark `mean:10%`", "pytest-benchmark `median:10%`"]
+    header += ["mlperf stored, p95", "mlperf stored, any metric"]
+    out = [
+        "## 5. Regression gating: A/A and A/B on W1 and W2",
+        "",
+        f"- {g['rounds']} rounds; slowdown injection `{info['injection']}`"
+        + (f" (base medians {info['base_ns']} ns)" if info["injection"] == "fixed" else "")
+        + f"; W1 compared {info['w1_repeats']} times per condition and round by `ab`.",
+        f"- Seconds per process: `ab` (all its comparisons) {sp(g['ab_process_s'], 's')}; "
+        f"pytest-benchmark compare {sp(pb.get('process_s'), 's')}; pytest-mlperf stored compare "
+        f"{sp(stored.get('process_s'), 's')}.",
+        "",
+        "Flagged comparisons, count / trials (exact 95% CI of the rate); in A/A a flag is a "
+        "false alarm, in A/B a detection:",
+        "",
+        *table(header, rows),
+    ]
+    detail = [
+        [
+            key,
+            label,
+            ", ".join(f"{v} {c}" for v, c in sorted(r["verdicts"].items())),
+            sp(r["p95_ratio"], digits=4),
+            sp(r["p50_ratio"], digits=4),
+            sp(r["pairs"]),
+            sp(r["elapsed_s"], "s"),
+        ]
+        for key in gating_keys(ab)
+        for label, r in ab[key].items()
+    ]
+    out += [
+        "`model_bench.ab` (tolerance 5%, defaults otherwise):",
+        "",
+        *table(
+            ["workload", "condition", "verdicts", "p95 ratio", "p50 ratio", "pairs", "seconds"],
+            detail,
+        ),
+    ]
+    observed = [
+        [
+            key,
+            label,
+            sp(pb.get(key, {}).get(label, {}).get("mean_ratio"), digits=4),
+            sp(pb.get(key, {}).get(label, {}).get("median_ratio"), digits=4),
+            sp(stored.get(key, {}).get(label, {}).get("p95_ratio"), digits=4),
+            sp(stored.get(key, {}).get(label, {}).get("p50_ratio"), digits=4),
+            stored.get(key, {}).get(label, {}).get("metrics_flagged", {}),
+        ]
+        for key in gating_keys(ab)
+        for label in ab[key]
+    ]
+    header = ["workload", "condition", "pytest-benchmark mean ratio", "median ratio"]
+    header += ["mlperf stored p95 ratio", "p50 ratio", "stored: metrics flagged"]
+    return [
+        *out,
+        "Observed compare / baseline ratios of the stored-run tools:",
+        "",
+        *table(header, observed),
+    ]
+
+
+def gating_keys(ab: dict[str, Any]) -> list[str]:
+    return sorted(ab)
+
+
+def xdist(x: dict[str, Any]) -> list[str]:
+    if not x:
+        return []
+    rows = [
+        [
+            f"`{label}`",
+            sp(c["wall_s"], "s"),
+            sp(c["cpu_s"], "s"),
+            f"{c['wall_ratio_to_n0']:.2f}",
+            sp(c["paired_wall_ratio"]),
+            c["results"],
+            c["exit_codes"],
+            "yes" if c["contention_warning"] else "no",
+        ]
+        for label, c in x["conditions"].items()
+    ]
+    header = ["examples/", "wall", "CPU", "wall / `-n 0`", "per round", "results", "exit"]
+    out = [
+        "## 6. The examples/ suite under pytest-xdist",
+        "",
+        f"{x['rounds']} rounds, conditions rotated:",
+        "",
+        *table([*header, "contention warning"], rows),
+    ]
+    lat = [
+        [
+            f"`{label}` / `-n 0`",
+            sp(e["p50"]["median_over_results_per_round"], digits=3),
+            sp(e["p95"]["median_over_results_per_round"], digits=3),
+            sp(e["p50"]["all_ratios"], digits=3),
+            sp(e["p95"]["all_ratios"], digits=3),
+        ]
+        for label, e in x["latency"].items()
+    ]
+    header = ["latency ratio", "p50, median over results", "p95, median over results"]
+    out += [
+        "Latency per result against `-n 0` of the same round (per round: the median over the "
+        "results; then every result of every round):",
+        "",
+        *table([*header, "p50, every result", "p95, every result"], lat),
+    ]
+    per = []
+    for label, e in x["latency"].items():
+        for key, value in e["p95"]["per_result_median"].items():
+            per.append([f"`{label}`", key.replace("|", " / "), f"{value:.2f}"])
+    return [*out, *table(["condition", "result", "p95 ratio, median of rounds"], per)]
+
+
+def batching(b: dict[str, Any]) -> list[str]:
+    if not b:
+        return []
+    rows = [
+        [
+            r["model"],
+            r["variant"],
+            sp(r["rate"], digits=4),
+            sp(r["gain"], "x", digits=3) if r["gain"] else "",
+            r["baseline"] or "",
+            r["note"],
+        ]
+        for r in b["rows"]
+    ]
+    settings = b["settings"]
+    return [
+        "## 7. Batching helpers: throughput against one-by-one calls",
+        "",
+        f"`python benchmarks/batching.py --repeats {settings.get('repeats')}` "
+        f"({settings.get('clients')} client threads, one BLAS thread; {b['seconds']:.0f} s):",
+        "",
+        *table(["model", "variant", "rows/s", "gain", "against", "note"], rows),
+    ]
+
+
 def step_table(steps: dict[str, dict[str, float]]) -> list[str]:
     """Median ms per step of one model_bench call (steps nest: _timed_loop holds gc.collect)."""
     if not steps:
@@ -253,6 +427,14 @@ def diagnostics(p: dict[str, Any], summary_breakdown: dict[str, Any]) -> list[st
         f"by package: {packages}.",
         "",
     ]
+    cost = p.get("report_cost_s") or {}
+    if cost and "error" not in cost:
+        steps = "; ".join(f"{k} {v * 1000:.0f} ms" for k, v in cost.items())
+        out += [
+            f"- Writing the p95 suite's report (`--mlperf-report`), step by step in a fresh "
+            f"process with numpy and scikit-learn loaded: {steps}.",
+            "",
+        ]
     out += step_table(summary_breakdown)
     for name in ("unused_suite",):
         prof = p.get(name) or {}
@@ -281,6 +463,9 @@ def render_markdown(summary: dict[str, Any], raw: dict[str, Any]) -> str:
         *suite(summary["suite"], raw),
         *ci(summary["ci"]),
         *unused(summary["unused"]),
+        *gating(summary.get("gating", {}), raw),
+        *xdist(summary.get("xdist", {})),
+        *batching(summary.get("batching", {})),
         *(diagnostics(raw["profiles"], summary["breakdown"]) if "profiles" in raw else []),
     ]
     return "\n".join(lines)

@@ -10,10 +10,19 @@ Sections (figures and their meaning in docs/performance.md):
 3. ci        W2: does the p95 of a 20,000-call reference loop, interleaved in the same
              test, lie inside the 95% CI of p95 that pytest-mlperf reports?
 4. unused    A 2,000-test suite without benchmarks, plugin enabled vs `-p no:mlperf`.
+5. ab        Regression gating on W1 and W2, A/A and A/B (+10%, +25% injected slowdown):
+             `model_bench.ab` vs pytest-benchmark's `--benchmark-compare-fail=mean:10%` vs
+             pytest-mlperf's stored runs (gating.py). Not in the default selection: about
+             two minutes per trial (`--sections ab --ab-trials N`).
+6. xdist     Wall time of the examples/ suite with -n 0, -n 2, -n 2 --mlperf-serial, and how
+             far the latency figures move (parallel.py).
+7. batching  benchmarks/batching.py: throughput gain of BatchInferenceOptimizer, MicroBatcher
+             and PredictionCache over one-by-one calls.
 
 Sections 1, 2 and 4 are repeated in rounds that interleave the tools (the order rotates each
-round), so slow and fast spells of this shared machine hit every tool alike; every figure is
-min / median / max over the repeats, and comparisons are ratios of medians.
+round), so slow and fast spells of this shared machine hit every tool alike; sections 5 and 6
+rotate their conditions the same way. Every figure is min / median / max over the repeats,
+and comparisons are ratios of medians. Sections are selected by number or by name.
 """
 
 from __future__ import annotations
@@ -33,7 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import analysis
+import gating
+import parallel
 import profiling
+import slowdown
 import suites
 import workloads
 from host import ProcessRun, load1, machine, pytest_argv, run_process
@@ -45,6 +57,28 @@ REPO = HERE.parent
 LIMIT_FACTOR = 5.0  # the suites' limits: this many times the reference percentile
 NO_MLPERF = ("-p", "no:mlperf")
 NO_BENCHMARK = ("-p", "no:benchmark")
+SECTIONS = {
+    "1": "overhead",
+    "2": "suite",
+    "3": "ci",
+    "4": "unused",
+    "5": "ab",
+    "6": "xdist",
+    "7": "batching",
+}
+DEFAULT_SECTIONS = "1,2,3,4,xdist,batching"
+
+
+def section_number(name: str) -> str:
+    """'ab' or '5' -> '5'; ValueError for anything else."""
+    name = name.strip()
+    if name in SECTIONS:
+        return name
+    for number, label in SECTIONS.items():
+        if label == name:
+            return number
+    choices = ", ".join(f"{n} ({label})" for n, label in SECTIONS.items())
+    raise ValueError(f"unknown section {name!r}; choose from {choices}")
 
 
 @dataclass
@@ -58,14 +92,20 @@ class Options:
     ci_block_calls: int
     unused_files: int
     unused_tests: int
+    ab_trials: int
+    ab_w1_repeats: int
+    ab_injection: str
+    xdist_repeats: int
+    batching_repeats: int
     sections: list[str]
     plugin_path: Path | None
     plugin_commit: str | None
     profile: bool
     out: Path
+    rerender: Path | None = None
 
     def wants(self, section: str) -> bool:
-        return section in self.sections
+        return section_number(section) in self.sections
 
 
 @dataclass
@@ -86,14 +126,25 @@ class Bench:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         return {**env, "PYTHONPATH": path, workloads.MODELS_ENV: str(self.work / "models.joblib")}
 
-    def pytest(self, label: str, folder: Path, *args: str, keep: bool = True) -> ProcessRun:
-        """Run pytest in `folder`; its records go to a fresh JSON-lines file (see `records`)."""
+    def pytest(
+        self,
+        label: str,
+        folder: Path,
+        *args: str,
+        keep: bool = True,
+        env: dict[str, str] | None = None,
+        exit1_ok: bool = False,
+    ) -> ProcessRun:
+        """Run pytest in `folder`; its records go to a fresh JSON-lines file (see `records`).
+        `env` adds variables; `exit1_ok`: exit 1 is a measured outcome, not a harness failure."""
         self.count += 1
-        stem = self.work / "logs" / f"{self.count:04d}-{label}"
+        name = label.replace("/", "").replace(" ", "_")
+        stem = self.work / "logs" / f"{self.count:04d}-{name}"
         stem.parent.mkdir(parents=True, exist_ok=True)
-        env = {**self.env, OUT_ENV: f"{stem}.jsonl"}
-        run = run_process(label, pytest_argv(*args), folder, env, Path(f"{stem}.log"))
-        if run.returncode != 0:
+        full_env = {**self.env, **(env or {}), OUT_ENV: f"{stem}.jsonl"}
+        log = Path(f"{stem}.log")
+        run = run_process(label, pytest_argv(*args), folder, full_env, log, exit1_ok)
+        if run.returncode not in ((0, 1) if exit1_ok else (0,)):
             print(f"  ! {label}: pytest exited {run.returncode}, see {run.log}", file=sys.stderr)
         if keep:
             self.runs.append(run)
@@ -172,21 +223,25 @@ SUITE_CONDITIONS: dict[str, tuple[str, ...]] = {
     "floor+mlperf": (*PHASES, *COLLECT, *NO_BENCHMARK, "test_mlperf_p95.py"),
     "floor+pytest-benchmark": (*PHASES, *COLLECT, *NO_MLPERF, "test_pytest_benchmark.py"),
     "mlperf p95": (*PHASES, *NO_BENCHMARK, "test_mlperf_p95.py"),
+    "mlperf p95, no report": (*PHASES, *NO_BENCHMARK, "test_mlperf_p95.py"),
     "mlperf p95+p99": (*PHASES, *NO_BENCHMARK, "test_mlperf_p95_p99.py"),
     "pytest-benchmark": (*PHASES, *NO_MLPERF, "test_pytest_benchmark.py"),
 }
+
+
+REPORTED = ("mlperf p95", "mlperf p95+p99")  # run with --mlperf-report (JSON, Markdown, HTML)
 
 
 def suite_round(bench: Bench, folder: Path, r: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label in rotated(list(SUITE_CONDITIONS), r):
         args = SUITE_CONDITIONS[label]
-        report = folder / f"report-{r}-{label.replace(' ', '_')}"
-        if label.startswith("mlperf"):
+        report = folder / f"report-{r}-{label.replace(' ', '_').replace(',', '')}"
+        if label in REPORTED:
             args = (*args, f"--mlperf-report={report}")
-        run = bench.pytest(label, folder, *args)
+        run = bench.pytest(label, folder, *args, exit1_ok=label.startswith("mlperf"))
         out[label] = {"process": run.to_dict(), "phases": bench.records(run, "phases")}
-        if label.startswith("mlperf"):
+        if label in REPORTED:
             out[label]["report"] = analysis.report_digest(report / "report.json")
     return out
 
@@ -255,12 +310,16 @@ def warm_up(bench: Bench) -> None:
     if bench.options.wants("4"):
         for label, args in UNUSED_CONDITIONS.items():
             bench.pytest(f"warmup unused-{label}", bench.work / "unused", "-q", *args, keep=False)
+    if bench.options.wants("xdist"):
+        parallel.warm_up(bench, REPO)
 
 
 def run_rounds(bench: Bench) -> dict[str, list[Any]]:
     """Sections 1, 2 and 4, interleaved: each round runs every selected section once."""
     opts, work = bench.options, bench.work
     rounds: dict[str, list[Any]] = {"overhead": [], "suite": [], "unused": []}
+    if not any(opts.wants(x) for x in ("1", "2", "4")):
+        return rounds
     for r in range(opts.repeats):
         print(f"round {r + 1}/{opts.repeats} ...", flush=True)
         if opts.wants("1"):
@@ -293,6 +352,43 @@ def checkout_plugin(commit: str, folder: Path) -> tuple[Path, str]:
     return folder / "src", sha
 
 
+def run_batching(bench: Bench) -> dict[str, Any]:
+    """benchmarks/batching.py in its own process; its rows come back as JSON."""
+    out = bench.work / "batching.json"
+    log = bench.work / "logs" / "batching.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    argv = [
+        sys.executable,
+        str(HERE / "batching.py"),
+        f"--repeats={bench.options.batching_repeats}",
+        f"--json={out}",
+    ]
+    run = run_process("batching", argv, bench.work, bench.env, log)
+    bench.runs.append(run)
+    data = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    return {"process": run.to_dict(), "command": "python benchmarks/batching.py", **data}
+
+
+def run_gating(bench: Bench, reference: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Section 5: `--ab-trials` rounds of every gate and condition (gating.py)."""
+    opts = bench.options
+    folder = bench.work / "gating"
+    base_ns = {k: reference[k]["p50_ns"] for k in gating.GATED if k in reference}
+    gating.write_files(folder, opts.ab_injection, base_ns, opts.ab_w1_repeats)
+    print("gating: warm-up processes (not counted) ...", flush=True)
+    gating.warm_up(bench, folder)
+    rounds = []
+    for r in range(opts.ab_trials):
+        print(f"gating round {r + 1}/{opts.ab_trials} ...", flush=True)
+        rounds.append(gating.gate_round(bench, folder, r))
+    return {
+        "injection": opts.ab_injection,
+        "base_ns": base_ns,
+        "w1_repeats": opts.ab_w1_repeats,
+        "rounds": rounds,
+    }
+
+
 def run_all(opts: Options) -> dict[str, Any]:
     work = opts.out / "work"
     shutil.rmtree(work, ignore_errors=True)
@@ -313,7 +409,8 @@ def run_all(opts: Options) -> dict[str, Any]:
     started = time.perf_counter()
     print("preparing models and suites ...", flush=True)
     raw["models"] = prepare(bench)
-    if opts.wants("2") or opts.wants("3"):
+    fixed_injection = opts.wants("ab") and opts.ab_injection == "fixed"
+    if opts.wants("2") or opts.wants("3") or fixed_injection:
         print("reference loop (limits) ...", flush=True)
         raw["reference"] = measure_reference(bench)
         raw["limits"] = write_suites(bench, raw["reference"])
@@ -323,6 +420,16 @@ def run_all(opts: Options) -> dict[str, Any]:
     if opts.wants("3"):
         print("CI coverage (W2) ...", flush=True)
         raw["ci"] = ci_coverage(bench, raw["limits"]["test_mlperf_p95.py"]["W2"]["p95_ms"])
+    if opts.wants("xdist"):
+        raw["xdist"] = []
+        for r in range(opts.xdist_repeats):
+            print(f"examples under xdist, round {r + 1}/{opts.xdist_repeats} ...", flush=True)
+            raw["xdist"].append(parallel.examples_round(bench, REPO, work, r))
+    if opts.wants("batching"):
+        print("batching.py ...", flush=True)
+        raw["batching"] = run_batching(bench)
+    if opts.wants("ab"):
+        raw["gating"] = run_gating(bench, raw.get("reference", {}))
     if opts.profile:
         print("diagnostics (profiles, step clocks) ...", flush=True)
         raw["profiles"] = profiling.profiles(bench.env, work)
@@ -348,7 +455,28 @@ def parse_args(argv: list[str] | None = None) -> Options:
     add("--ci-block-calls", type=int, default=2000, help="reference calls before each run")
     add("--unused-files", type=int, default=20, help="section 4 test files")
     add("--unused-tests", type=int, default=100, help="section 4 tests per file")
-    add("--sections", default="1,2,3,4", help="comma-separated subset to run")
+    add("--ab-trials", type=int, default=5, help="section 5 rounds (trials per condition)")
+    add(
+        "--ab-w1-repeats",
+        type=int,
+        default=5,
+        help="section 5: model_bench.ab comparisons of W1 per condition and round",
+    )
+    add(
+        "--ab-injection",
+        choices=slowdown.MODES,
+        default="proportional",
+        help="section 5 slowdown: proportional to each call (every percentile +pct, default) "
+        "or fixed (pct x the reference median, the peers' protocol)",
+    )
+    add("--xdist-repeats", type=int, default=3, help="section 6 rounds")
+    add("--batching-repeats", type=int, default=5, help="section 7 rounds of batching.py")
+    add(
+        "--sections",
+        default=DEFAULT_SECTIONS,
+        help=f"comma-separated subset, by number or name (default {DEFAULT_SECTIONS}; "
+        "5/ab is not in it)",
+    )
     add(
         "--plugin-path",
         type=Path,
@@ -367,9 +495,21 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="skip the diagnostics (import time, cProfile of the plain suite, step clocks)",
     )
     add("--out", type=Path, default=HERE / "results", help="results folder")
+    add(
+        "--rerender",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: summarize and render the raw records of an earlier run "
+        "(results/bench-<time>.json) again, into <JSON>.md",
+    )
     a = parser.parse_args(argv)
-    if min(a.repeats, a.pairs_per_round, a.ci_runs) < 1:
-        parser.error("--repeats, --pairs-per-round and --ci-runs must be at least 1")
+    counts = (a.repeats, a.pairs_per_round, a.ci_runs, a.ab_trials, a.ab_w1_repeats)
+    if min(*counts, a.xdist_repeats, a.batching_repeats) < 1:
+        parser.error("every count (--repeats, --ab-trials, ...) must be at least 1")
+    try:
+        sections = sorted({section_number(x) for x in a.sections.split(",") if x.strip()})
+    except ValueError as exc:
+        parser.error(str(exc))
     if a.plugin_path and a.plugin_commit:
         parser.error("--plugin-path and --plugin-commit exclude each other")
     return Options(
@@ -382,16 +522,35 @@ def parse_args(argv: list[str] | None = None) -> Options:
         ci_block_calls=a.ci_block_calls,
         unused_files=a.unused_files,
         unused_tests=a.unused_tests,
-        sections=a.sections.split(","),
+        ab_trials=a.ab_trials,
+        ab_w1_repeats=a.ab_w1_repeats,
+        ab_injection=a.ab_injection,
+        xdist_repeats=a.xdist_repeats,
+        batching_repeats=a.batching_repeats,
+        sections=sections,
         plugin_path=a.plugin_path.resolve() if a.plugin_path else None,
         plugin_commit=a.plugin_commit,
         profile=not a.no_profile,
         out=a.out.resolve(),
+        rerender=a.rerender,
     )
+
+
+def rerender(path: Path) -> int:
+    """Summarize and render the raw records of an earlier run again (after a change to
+    analysis.py or render.py): writes <path>.md next to it."""
+    raw = json.loads(path.read_text(encoding="utf-8"))["raw"]
+    markdown = render_markdown(analysis.summarize(raw), raw)
+    path.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    print(markdown)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
+    if opts.rerender:
+        return rerender(opts.rerender)
+    opts.out.mkdir(parents=True, exist_ok=True)
     raw = run_all(opts)
     summary = analysis.summarize(raw)
     result = {"summary": summary, "raw": raw}
@@ -407,11 +566,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def harness_failed(processes: list[dict[str, Any]]) -> bool:
-    """Exit 1 of a latency-checked suite is a broken limit, a measured outcome; any other
-    non-zero exit means a benchmark process did not do its job."""
+    """Exit 1 of a latency-checked suite or of a compare run is a measured outcome (a broken
+    limit, a flagged regression); any other non-zero exit means a benchmark process did not
+    do its job."""
     return any(
-        p["returncode"] >= 2 or (p["returncode"] == 1 and not p["label"].startswith("mlperf"))
-        for p in processes
+        p["returncode"] >= 2 or (p["returncode"] == 1 and not p.get("exit1_ok")) for p in processes
     )
 
 
