@@ -138,3 +138,11 @@ def test_ratio_verdict_needs_significance_and_size(
 def test_ratio_verdict_uses_adjusted_p_values_when_given() -> None:
     test = _test(1.10, 1.06, 1.14, 0.001, 0.999)
     assert stats.ratio_verdict(test, tolerance=0.05, alpha=0.01, p_worse=0.2) == "unknown"
+
+
+def test_a_wide_interval_is_not_called_the_same_before_the_last_look() -> None:
+    wide = stats.RatioTest(1.02, (0.75, 1.44), 0.98, 0.4, 0.6, 10, "paired t")
+    assert stats.ratio_verdict(wide, tolerance=0.05, alpha=0.005, p_high=0.15) == "unknown"
+    assert stats.ratio_verdict(wide, tolerance=0.05, alpha=0.005) == "same"  # at the last look
+    narrow = stats.RatioTest(1.01, (0.98, 1.04), 0.98, 0.3, 0.7, 10, "paired t")
+    assert stats.ratio_verdict(narrow, tolerance=0.05, alpha=0.005, p_high=0.15) == "same"

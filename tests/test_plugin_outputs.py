@@ -69,3 +69,11 @@ def test_load_warning() -> None:
     (note,) = load_warning({"load_average": [5.25, 1, 1], "cpu_count": 2})
     assert note.startswith("load average 5.25 on 2 cores")
     assert load_warning({"load_average": None, "cpu_count": 2}) == []
+
+
+def test_no_html_option_skips_the_page(suite: Suite) -> None:
+    suite.write("def test_lr(model_bench):\n    model_bench(lr, X, samples=20)\n")
+    suite.run("--mlperf-report=out", "--mlperf-no-html").assert_outcomes(passed=1)
+    assert sorted(p.name for p in (suite.path / "out").iterdir()) == ["report.json", "report.md"]
+    suite.run("--mlperf-report=out2").assert_outcomes(passed=1)
+    assert (suite.path / "out2" / "report.html").is_file()

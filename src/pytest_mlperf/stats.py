@@ -584,8 +584,9 @@ def ratio_verdict(
     tolerance (``ratio > 1 + tolerance`` in the worse direction, ``< 1 - tolerance`` in the
     better), so small real changes and large noisy ones never gate. ``unknown``: the estimate is
     beyond the tolerance without being significant, or (with ``p_high``, Pinpoint's grey zone)
-    the p-value is at most ``p_high`` and the interval still reaches past the tolerance — the
-    cases where more blocks could change the answer. ``p_worse``/``p_better`` override the
+    the p-value is at most ``p_high`` and the interval still reaches past the tolerance, or the
+    interval reaches past it on both sides (too wide to call anything the same) — the cases
+    where more blocks could change the answer. ``p_worse``/``p_better`` override the
     test's own one-sided p-values (e.g. after a Holm adjustment).
     """
     if tolerance < 0:
@@ -609,6 +610,8 @@ def ratio_verdict(
         return "improvement"
     if worse or better:
         return "unknown"
-    if p_high is not None and ((pw <= p_high and ci_worse) or (pb <= p_high and ci_better)):
-        return "unknown"
+    if p_high is not None and (
+        (pw <= p_high and ci_worse) or (pb <= p_high and ci_better) or (ci_worse and ci_better)
+    ):
+        return "unknown"  # a grey-zone p-value, or an interval too wide to call it the same
     return "same"

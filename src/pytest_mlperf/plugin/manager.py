@@ -356,10 +356,12 @@ class Manager:
         if self.settings.report_dir:
             from ..report.html import INSTALL_HINT, html_available
 
-            if not html_available():
+            if not html_available() and not self.settings.no_html:
                 self.notes.append(("info", f"{INSTALL_HINT} (report.json and report.md written)"))
             try:
-                self.written = write_reports(report, self.settings.report_dir)
+                self.written = write_reports(
+                    report, self.settings.report_dir, html=not self.settings.no_html
+                )
             except Exception as exc:  # a full disk, a NaN, a renderer's bug: not an INTERNALERROR
                 self.notes.append(
                     ("error", f"cannot write the report to {self.settings.report_dir!r}: {exc}")

@@ -35,7 +35,7 @@ def report_json(report: Mapping[str, Any]) -> str:
     return json.dumps(report, indent=2, allow_nan=False) + "\n"
 
 
-def write_reports(report: dict[str, Any], directory: str) -> list[str]:
+def write_reports(report: dict[str, Any], directory: str, *, html: bool = True) -> list[str]:
     """Write report.json, report.md and, when the html extra is installed, report.html;
     return the paths written. Without the extra the HTML is skipped: a test run must not fail
     for want of an optional page (`pytest-mlperf report --html` says how to get it)."""
@@ -44,7 +44,7 @@ def write_reports(report: dict[str, Any], directory: str) -> list[str]:
         ("report.json", report_json),
         ("report.md", render_markdown),
     ]
-    if html_available():
+    if html and html_available():
         renderers.append(("report.html", render_html))
     for name, render in renderers:
         path = os.path.join(directory, name)
