@@ -154,14 +154,16 @@ class Manager:
 
     # -- verdicts: flip the reports of tests whose limits broke --------------------------
 
-    @pytest.hookimpl(hookwrapper=True)
+    @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(
         self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, Any, None]:
-        outcome = yield
-        report: pytest.TestReport = outcome.get_result()
-        if self.settings.disable:
-            return
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report: pytest.TestReport = yield
+        if not self.settings.disable:
+            self._review(item, report)
+        return report
+
+    def _review(self, item: pytest.Item, report: pytest.TestReport) -> None:
         used = keys.RESULTS in item.stash  # model_bench was requested (the fast path: not)
         if report.when == "call":
             item.stash[keys.CALL_PASSED] = report.passed
