@@ -13,6 +13,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from pytest_mlperf.env import cpu_model
+
 PACKAGES = (
     "pytest",
     "pytest-mlperf",
@@ -25,17 +27,6 @@ PACKAGES = (
     "threadpoolctl",
     "memray",
 )
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def load1() -> float:
