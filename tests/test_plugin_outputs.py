@@ -77,3 +77,19 @@ def test_no_html_option_skips_the_page(suite: Suite) -> None:
     assert sorted(p.name for p in (suite.path / "out").iterdir()) == ["report.json", "report.md"]
     suite.run("--mlperf-report=out2").assert_outcomes(passed=1)
     assert (suite.path / "out2" / "report.html").is_file()
+
+
+def test_model_bench_requested_at_run_time_is_still_judged(suite: Suite) -> None:
+    suite.write(
+        """
+        def test_plain():
+            assert True
+
+        def test_dynamic(request):
+            request.getfixturevalue("model_bench")(noop, X, samples=20)
+        """
+    )
+    suite.run("--mlperf-report=out").assert_outcomes(passed=2)
+    (entry,) = suite.report()["results"]
+    assert entry["nodeid"] == "test_user_suite.py::test_dynamic"
+    assert entry["outcome"] == "passed"

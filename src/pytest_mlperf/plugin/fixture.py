@@ -38,6 +38,7 @@ class ModelBench:
 
     def __init__(self, item: pytest.Item, manager: Manager) -> None:
         lazy.load(*lazy.CORE)
+        manager.watch_tests()
         self._item = item
         self._manager = manager
         self.limits: list[Limit] = item.stash.get(keys.LIMITS, [])

@@ -114,8 +114,11 @@ class Manager:
     def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
         ours = {*MARKERS, BUDGET_MARKER, REGRESSION_MARKER}
         for item in items:
+            if "model_bench" in getattr(item, "fixturenames", ()):
+                self.watch_tests()
             if ours.isdisjoint(mark.name for mark in item.iter_markers()):
                 continue  # the fast path for the many tests without our markers
+            self.watch_tests()
             try:
                 limits = item_limits(item)
                 item.stash[keys.BUDGET] = self._item_budget(item)
@@ -146,7 +149,14 @@ class Manager:
         except CostConfigError as exc:
             raise MarkerError(str(exc)) from None
 
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+    def watch_tests(self) -> None:
+        """Register the per-test hooks, once: a run whose tests neither carry our markers nor
+        use model_bench never pays for them (the fixture also calls this, for tests that ask
+        for it through request.getfixturevalue)."""
+        if not self.config.pluginmanager.has_plugin(TEST_HOOKS_NAME):
+            self.config.pluginmanager.register(PerTestHooks(self), TEST_HOOKS_NAME)
+
+    def check_markers(self, item: pytest.Item) -> None:
         error = item.stash.get(keys.MARKER_ERROR, None)
         if error is not None:
             self.item_error(item, error)
@@ -154,16 +164,7 @@ class Manager:
 
     # -- verdicts: flip the reports of tests whose limits broke --------------------------
 
-    @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(
-        self, item: pytest.Item, call: pytest.CallInfo[None]
-    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
-        report: pytest.TestReport = yield
-        if not self.settings.disable:
-            self._review(item, report)
-        return report
-
-    def _review(self, item: pytest.Item, report: pytest.TestReport) -> None:
+    def review(self, item: pytest.Item, report: pytest.TestReport) -> None:
         used = keys.RESULTS in item.stash  # model_bench was requested (the fast path: not)
         if report.when == "call":
             item.stash[keys.CALL_PASSED] = report.passed
@@ -443,6 +444,29 @@ class Manager:
             style = {"error": {"red": True}, "warning": {"yellow": True}}.get(level, {})
             prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
             terminalreporter.write_line(f"pytest-mlperf: {prefix}{text}", **style)
+
+
+TEST_HOOKS_NAME = "mlperf_tests"
+
+
+class PerTestHooks:
+    """The hooks pytest calls for every test; registered only when some test uses the plugin."""
+
+
+    def __init__(self, manager: Manager) -> None:
+        self.manager = manager
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.manager.check_markers(item)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        report: pytest.TestReport = yield
+        if not self.manager.settings.disable:
+            self.manager.review(item, report)
+        return report
 
 
 def load_warning(environment: dict[str, Any]) -> list[str]:
