@@ -452,7 +452,6 @@ TEST_HOOKS_NAME = "mlperf_tests"
 class PerTestHooks:
     """The hooks pytest calls for every test; registered only when some test uses the plugin."""
 
-
     def __init__(self, manager: Manager) -> None:
         self.manager = manager
 
