@@ -9,11 +9,10 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from pytest_mlperf.env import cpu_model
+from pytest_mlperf.env import cpu_model, package_versions
 
 PACKAGES = (
     "pytest",
@@ -60,12 +59,7 @@ def imported_plugin(env: dict[str, str]) -> str:
 
 
 def machine(repo: Path, env: dict[str, str]) -> dict[str, Any]:
-    versions: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
+    versions = package_versions(PACKAGES)
     return {
         "cpu": cpu_model(),
         "cpu_count": os.cpu_count(),

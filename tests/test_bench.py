@@ -177,6 +177,7 @@ def test_memory_counts_native_numpy_allocations() -> None:
     result = Benchmarker(warmup=1, warmup_time=0.0, samples=3).benchmark(allocate, X)
     assert result.memory_mb is not None
     assert 35 < result.memory_mb < 60
+    assert result.memory_method == "memray"
 
 
 def test_memory_limit_check() -> None:
@@ -296,3 +297,4 @@ def test_measuring_under_cprofile_works() -> None:
     bench = Benchmarker(samples=10, warmup_time=0.0)
     result = cProfile.Profile().runcall(bench.benchmark, LR, X)
     assert result.n_samples == 10 and result.memory_mb is not None
+    assert result.memory_method == "tracemalloc"  # memray cannot hand cProfile's hook back

@@ -194,7 +194,6 @@ class Benchmarker:
     disable_gc: bool = True
     measure_memory: bool = True
     clock: Callable[[], int] = field(default=time.perf_counter_ns, repr=False)
-    _last_memory_backend: str = field(default="", init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not 0.5 < self.confidence < 1:
@@ -223,10 +222,12 @@ class Benchmarker:
         samples_ns, stop_reason = self._timed_loop(target, batches, judge)
         samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
         judge.update(samples_ms, final=True)
-        memory_mb = self._memory(target, batches[0]) if self.measure_memory else None
+        memory_mb, memory_method = (
+            self._memory(target, batches[0]) if self.measure_memory else (None, "")
+        )
         label = target.name
         result = summarize(samples_ms, label, batch_size, self.confidence)
-        result.memory_mb = memory_mb
+        result.memory_mb, result.memory_method = memory_mb, memory_method
         result.checks = judge.checks(samples_ms, memory_mb, label, stop_reason)
         result.name = name or label
         result.method = target.method
@@ -285,12 +286,12 @@ class Benchmarker:
                     return samples, "verdicts reached"
         return samples, "sample cap" if judge.has_time_limits else "fixed budget"
 
-    def _memory(self, target: _Target, batch: Any) -> float:
+    def _memory(self, target: _Target, batch: Any) -> tuple[float, str]:
+        """(peak extra MB of one call, how it was measured: memray or tracemalloc)."""
         try:
-            mb, self._last_memory_backend = peak_call_memory_mb(lambda: target.fn(batch))
+            return peak_call_memory_mb(lambda: target.fn(batch))
         except Exception as exc:
             raise _call_error(target, exc, "the memory pass") from exc
-        return mb
 
     def compare_models(
         self,

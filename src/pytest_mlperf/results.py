@@ -72,6 +72,8 @@ class BenchmarkResult:
     elapsed_s: float = 0.0
     stop_reason: str = ""
     warnings: list[str] = field(default_factory=list)
+    # "memray" counts native allocations (NumPy, BLAS); "tracemalloc" only Python's and NumPy's
+    memory_method: str = ""
 
     @property
     def passed(self) -> bool:
@@ -137,6 +139,7 @@ class BenchmarkResult:
             "confidence": self.confidence,
             "throughput_rps": self.throughput_rps,
             "memory_mb": self.memory_mb,
+            "memory_method": self.memory_method,
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
             "samples_ms": list(self.samples_ms),
@@ -169,6 +172,7 @@ class BenchmarkResult:
             elapsed_s=float(rec.get("elapsed_s", 0.0)),
             stop_reason=rec.get("stop_reason", ""),
             warnings=list(rec.get("warnings", [])),
+            memory_method=rec.get("memory_method", ""),
         )
 
 

@@ -7,6 +7,7 @@ its traceback.
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -241,7 +242,7 @@ class ModelBench:
 def _user_stacklevel() -> int:
     """`stacklevel` for a warning raised in the caller: the first frame outside the plugin
     (and the measuring core), so that the warning names the line of the test."""
-    package = __file__.rsplit("/plugin/", 1)[0]
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # pytest_mlperf/
     frame, level = sys._getframe(1), 1
     while frame.f_back is not None and frame.f_code.co_filename.startswith(package):
         frame, level = frame.f_back, level + 1
