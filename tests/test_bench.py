@@ -123,8 +123,10 @@ def test_every_limit_must_be_decided_before_stopping() -> None:
     limits = [Limit("p95", model.true_p95 * 5), Limit("p99", model.true_p95 * 5)]
     result = bench.benchmark(model, X, limits=limits)
     assert [c.verdict for c in result.checks] == ["pass", "pass"]
-    assert result.checks[0].n == 100  # p95 decided at its first possible look
-    assert result.checks[1].n == result.n_samples == 500  # p99 needs 500 calls with no miss
+    # p95 decided within 300 calls (a chance clustering signal can move it past 100)
+    assert result.checks[0].n <= 300
+    # p99 needs 500 calls with no miss; a chance clustering signal can ask for more
+    assert 500 <= result.checks[1].n == result.n_samples <= 1000
 
 
 def test_max_time_caps_the_timed_loop() -> None:

@@ -89,7 +89,7 @@ def sample_report(*, hostile: bool = False, extras: bool = True) -> dict[str, An
     results = [
         (
             fraud,
-            measured("fraud", "HistGradientBoostingClassifier", 1, 3.2, marks.latency(p95_ms=4.0)),
+            measured("fraud", "HistGradientBoostingClassifier", 1, 3.2, marks.latency(p95_ms=3.0)),
         ),
         (
             "tests/test_models.py::test_churn_model",

@@ -74,8 +74,8 @@ def test_broken_limit_fails_test_with_one_line(suite: Suite) -> None:
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.re_match_lines(
         [
-            r"p95 latency [\d.,]+ ms \[95% CI [\d.,]+, n/a\] > limit 0.001 ms "
-            r"\(LogisticRegression, batch=1, n=20\)$",
+            r"p95 latency [\d.,]+ ms \[95% CI [\d.,]+, [\d.,]+\] > limit 0.001 ms "
+            r"\(LogisticRegression, batch=1, n=100\)$",
         ]
     )
     result.stdout.fnmatch_lines(["*= 1 failed in *"])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from . import stats
+from . import stability, stats
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb
@@ -182,6 +182,8 @@ class Benchmarker:
     samples: timed calls for a measurement with no latency or throughput limit.
     max_samples: cap on timed calls with limits (default: the end of the look schedule).
     clock: nanosecond timer; tests pass a fake one to replay seeded latency streams.
+    run_spread: log-sd between runs of a percentile, beyond what one run can measure, that
+        every percentile interval and verdict allows for (0 trusts the run's own window).
     """
 
     warmup: int = 5
@@ -193,6 +195,7 @@ class Benchmarker:
     seed: int = 0
     disable_gc: bool = True
     measure_memory: bool = True
+    run_spread: float = stability.DEFAULT_RUN_SPREAD
     clock: Callable[[], int] = field(default=time.perf_counter_ns, repr=False)
 
     def __post_init__(self) -> None:
@@ -202,6 +205,8 @@ class Benchmarker:
             raise ValueError(f"max_time must be positive, got {self.max_time}")
         if self.samples < 2:
             raise ValueError(f"samples must be at least 2, got {self.samples}")
+        if not 0 <= self.run_spread <= 2:
+            raise ValueError(f"run_spread must be between 0 and 2, got {self.run_spread}")
 
     def benchmark(
         self,
@@ -216,17 +221,20 @@ class Benchmarker:
         """Warm up, time calls until every limit has a verdict (or the budget ends), then memory."""
         target = resolve_model(model, method)
         batches = make_batches(X, batch_size, self.seed)
-        judge = Judge(limits, batch_size, self.confidence)
+        judge = Judge(limits, batch_size, self.confidence, self.run_spread)
         started = time.perf_counter()
         warmup_calls = self._warm_up(target, batches)
         samples_ns, stop_reason = self._timed_loop(target, batches, judge)
         samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
         judge.update(samples_ms, final=True)
+        steadiness = stability.measure(samples_ms, self.run_spread, judge.drift)
+        judge.run_spread = steadiness.run_spread
         memory_mb, memory_method = (
             self._memory(target, batches[0]) if self.measure_memory else (None, "")
         )
         label = target.name
-        result = summarize(samples_ms, label, batch_size, self.confidence)
+        result = summarize(samples_ms, label, batch_size, self.confidence, steadiness.run_spread)
+        result.stability = steadiness
         result.memory_mb, result.memory_method = memory_mb, memory_method
         result.checks = judge.checks(samples_ms, memory_mb, label, stop_reason)
         result.name = name or label
@@ -440,15 +448,24 @@ def stability_warnings(samples_ms: np.ndarray) -> list[str]:
 
 
 def summarize(
-    samples_ms: np.ndarray, model_name: str, batch_size: int, confidence: float
+    samples_ms: np.ndarray,
+    model_name: str,
+    batch_size: int,
+    confidence: float,
+    run_spread: float = 0.0,
 ) -> BenchmarkResult:
-    """Percentiles (nearest rank), their order-statistic CIs, mean, std and throughput."""
+    """Percentiles (nearest rank) and their intervals, mean, std and throughput.
+
+    Percentile intervals are the order-statistic ones widened for clustered calls and
+    ``run_spread`` (stability.py); with ``run_spread=0`` and independent calls, exact.
+    """
     ordered = np.sort(samples_ms)
     n = len(ordered)
     mean = float(ordered.mean())
     pct = {m: stats.percentile(ordered, q) for m, q in PERCENTILES.items()}
     ci: dict[str, tuple[float | None, float | None]] = {
-        m: stats.percentile_ci(ordered, q, confidence) for m, q in PERCENTILES.items()
+        m: stability.percentile_interval(samples_ms, q, confidence, run_spread)
+        for m, q in PERCENTILES.items()
     }
     ci["mean"] = mean_interval(samples_ms, confidence)
     return BenchmarkResult(

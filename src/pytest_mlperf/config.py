@@ -42,6 +42,17 @@ def parse_confidence(text: Any) -> float:
     return number
 
 
+def parse_spread_pct(text: Any) -> float:
+    """A percentage from 0 to 200 (0 trusts each run's own window)."""
+    try:
+        number = float(text)
+    except (TypeError, ValueError):
+        raise SettingsError(f"expected a percentage such as 15, got {text!r}") from None
+    if not math.isfinite(number) or not 0 <= number <= 200:
+        raise SettingsError(f"expected a percentage from 0 to 200, got {text!r}")
+    return number
+
+
 def parse_inconclusive(text: Any) -> str:
     value = str(text).strip().lower()
     if value not in INCONCLUSIVE_POLICIES:
@@ -119,6 +130,9 @@ OPTIONS = (
            parse_positive_float, metavar="SEC"),
     Option("confidence", "confidence of every verdict and interval (default 0.95)",
            parse_confidence, metavar="C"),
+    Option("run_spread", "run-to-run spread of a percentile, in percent, that every "
+           "latency interval and verdict allows for beyond what the run measures (default 15)",
+           parse_spread_pct, metavar="PCT"),
     Option("inconclusive", "what an undecided limit does to its test: warn (default), fail, pass",
            parse_inconclusive, metavar="{warn,fail,pass}"),
     Option("cost_config", "TOML file with [cost]/[pricing] overrides (default: pyproject.toml)",
@@ -152,6 +166,7 @@ class Settings:
     no_html: bool = False
     max_time: float = 10.0
     confidence: float = 0.95
+    run_spread: float = 15.0
     inconclusive: str = "warn"
     cost_config: str | None = None
     budget_usd: float | None = None

@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
-from . import stats
+from . import stability, stats
 from .marks import Limit
 from .numbers import fmt
 from .results import Check
@@ -46,9 +47,20 @@ class _State:
 class Judge:
     """Sequential verdicts for the latency, throughput and memory limits of one measurement."""
 
-    def __init__(self, limits: Sequence[Limit], batch_size: int, confidence: float) -> None:
+    def __init__(
+        self,
+        limits: Sequence[Limit],
+        batch_size: int,
+        confidence: float,
+        run_spread: float = stability.DEFAULT_RUN_SPREAD,
+    ) -> None:
         self.batch_size = batch_size
         self.confidence = confidence
+        self.run_spread_floor = run_spread
+        self.drift = 0.0
+        self.run_spread = run_spread  # the floor and the speed drift measured so far
+        # two-sided, as the reported interval, so a verdict never contradicts its printed CI
+        self.z_run = float(norm.ppf(0.5 + confidence / 2.0))
         self.memory_limits = [lim for lim in limits if lim.metric == "memory"]
         mean_design = stats.sequential_design(MEAN_SCHEDULE_QUANTILE, confidence)
         self.mean_alpha = MEAN_LEVEL_PER_ERROR * (1 - confidence)
@@ -96,12 +108,58 @@ class Judge:
 
     def _decide(self, limit: Limit, samples_ms: np.ndarray) -> stats.Verdict | None:
         if limit.quantile is not None:
-            k = int(np.count_nonzero(samples_ms > limit.value))
-            return self.designs[limit.metric].decide(len(samples_ms), k)
+            if len(samples_ms) < stability.MIN_CALLS:
+                return None  # too few windows to see clustering or drift: no verdict yet
+            lower, upper = self.bounds(limit, samples_ms)
+            if upper is not None and upper <= limit.value:
+                return stats.Verdict.PASS
+            if lower is not None and lower > limit.value:
+                return stats.Verdict.FAIL
+            return None
         blocks = stats.block_means(samples_ms, MEAN_BLOCK)
         if len(blocks) < MEAN_MIN_BLOCKS:
             return None
         return stats.mean_decide(blocks, self._mean_limit_ms(limit), self.mean_alpha)
+
+    def bounds(self, limit: Limit, samples_ms: np.ndarray) -> tuple[float | None, float | None]:
+        """The sequential test's bounds of the limit's percentile at this look.
+
+        The exact group-sequential count boundaries, moved by the clustering of calls above
+        the estimate and widened by the run spread (src/pytest_mlperf/stability.py). PASS is
+        ``upper <= limit``, FAIL ``lower > limit``; with independent calls and no run spread
+        this is the exact binomial test.
+        """
+        assert limit.quantile is not None
+        n = len(samples_ms)
+        ordered = np.sort(samples_ms)
+        # the largest drift seen so far: a look where it happens to dip never decides alone
+        self.drift = max(self.drift, stability.speed_drift(samples_ms))
+        self.run_spread = stability.combined_spread(self.run_spread_floor, self.drift)
+        pass_max_k, fail_min_k = self.designs[limit.metric].bounds(n)
+        clustering = stability.design_effect(samples_ms, stats.percentile(ordered, limit.quantile))
+        return stability.bounds_from_counts(
+            ordered,
+            limit.quantile,
+            pass_max_k,
+            fail_min_k,
+            clustering,
+            self.run_spread,
+            self.z_run,
+        )
+
+    def _unsteady(self, limit: Limit, samples_ms: np.ndarray) -> bool:
+        """True when the exact test for independent calls would have decided this limit:
+        the verdict is missing only because of clustering or the run spread."""
+        if limit.quantile is None or len(samples_ms) == 0:
+            return False
+        ordered = np.sort(samples_ms)
+        pass_max_k, fail_min_k = self.designs[limit.metric].bounds(len(samples_ms))
+        lower, upper = stability.bounds_from_counts(
+            ordered, limit.quantile, pass_max_k, fail_min_k, 1.0, 0.0, 0.0
+        )
+        return (upper is not None and upper <= limit.value) or (
+            lower is not None and lower > limit.value
+        )
 
     def _mean_limit_ms(self, limit: Limit) -> float:
         if limit.metric == "throughput":
@@ -122,7 +180,11 @@ class Judge:
             return MEAN_BLOCK * MEAN_MIN_BLOCKS
         design = self.designs[limit.metric]
         return next(
-            (n for n, k in zip(design.looks, design.pass_max_k, strict=True) if k >= 0),
+            (
+                n
+                for n, k in zip(design.looks, design.pass_max_k, strict=True)
+                if k >= 0 and n >= stability.MIN_CALLS
+            ),
             design.looks[-1],
         )
 
@@ -137,7 +199,9 @@ class Judge:
         value: float | None
         if lim.quantile is not None:
             value = stats.percentile(seen, lim.quantile)
-            ci = stats.percentile_ci(seen, lim.quantile, self.confidence)
+            ci = stability.percentile_interval(
+                samples_ms[:n], lim.quantile, self.confidence, self.run_spread
+            )
             what, unit = f"{lim.metric} latency", "ms"
         else:
             lo, hi = mean_interval(samples_ms[:n], self.confidence)
@@ -156,6 +220,14 @@ class Judge:
                 f"{figure}: no verdict on {bound} after only {n} calls (stopped by "
                 f"{stop_reason or 'the sample cap'}); a PASS needs at least {fewest} calls "
                 f"{context}"
+            )
+        elif verdict is stats.Verdict.INCONCLUSIVE and self._unsteady(lim, samples_ms[:n]):
+            steadiness = stability.measure(samples_ms[:n], self.run_spread_floor)
+            message = (
+                f"{figure}: the machine was too unsteady to decide {bound} ("
+                f"{steadiness.summary}, run spread {self.run_spread:.0%}); compare models with "
+                f"model_bench.ab, or measure longer (--mlperf-max-time) or alone "
+                f"(--mlperf-serial) {context}"
             )
         elif verdict is stats.Verdict.INCONCLUSIVE:
             message = (

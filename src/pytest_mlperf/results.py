@@ -44,6 +44,43 @@ class Check:
         )
 
 
+@dataclass(frozen=True)
+class Stability:
+    """How much the machine moved during one measurement, and what that did to the intervals.
+
+    speed_drift: log-sd of the medians of consecutive windows of 20 calls, beyond what
+        sampling explains (0.05 is about 5%): how much the machine's speed moved.
+    clustering: the design effect of calls above the p95 (1: independent calls).
+    run_spread: the log-sd between runs that the intervals were widened by (the stated floor
+        and ``speed_drift`` added as variances).
+    windows: the number of windows the figures come from.
+    """
+
+    speed_drift: float = 0.0
+    clustering: float = 1.0
+    run_spread: float = 0.0
+    windows: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Stability | None:
+        if not data:
+            return None
+        return cls(
+            speed_drift=float(data.get("speed_drift", 0.0)),
+            clustering=float(data.get("clustering", 1.0)),
+            run_spread=float(data.get("run_spread", 0.0)),
+            windows=int(data.get("windows", 0)),
+        )
+
+    @property
+    def summary(self) -> str:
+        """One phrase for messages: 'speed drift 3.1%, clustering x2.4'."""
+        return f"speed drift {self.speed_drift:.1%}, clustering x{self.clustering:.1f}"
+
+
 @dataclass
 class BenchmarkResult:
     """Latency (ms), throughput (rows/s) and memory (MB) of one model at one batch size."""
@@ -74,6 +111,7 @@ class BenchmarkResult:
     warnings: list[str] = field(default_factory=list)
     # "memray" counts native allocations (NumPy, BLAS); "tracemalloc" only Python's and NumPy's
     memory_method: str = ""
+    stability: Stability | None = None  # how steady the machine was while timing
 
     @property
     def passed(self) -> bool:
@@ -105,6 +143,8 @@ class BenchmarkResult:
             f"  Throughput: {self.throughput_rps:.1f} rows/s",
             f"  Memory: {memory}",
         ]
+        if self.stability is not None:
+            lines.append(f"  Stability: {self.stability.summary}")
         lines += [f"  {c.verdict.upper()}: {c.message}" for c in self.checks]
         lines += [f"  WARNING: {w}" for w in self.warnings]
         return "\n".join(lines)
@@ -142,6 +182,7 @@ class BenchmarkResult:
             "memory_method": self.memory_method,
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
+            "stability": None if self.stability is None else self.stability.to_dict(),
             "samples_ms": list(self.samples_ms),
         }
 
@@ -173,6 +214,7 @@ class BenchmarkResult:
             stop_reason=rec.get("stop_reason", ""),
             warnings=list(rec.get("warnings", [])),
             memory_method=rec.get("memory_method", ""),
+            stability=Stability.from_dict(rec.get("stability")),
         )
 
 
@@ -218,6 +260,21 @@ def build_report(
     return report
 
 
+def run_stability(entries: list[dict[str, Any]]) -> dict[str, float] | None:
+    """The run's stability: median and largest speed drift, largest clustering, and the
+    largest run spread the intervals allowed for (None when no result carries figures)."""
+    figures = [e["stability"] for e in entries if e.get("stability")]
+    if not figures:
+        return None
+    drifts = sorted(float(f["speed_drift"]) for f in figures)
+    return {
+        "speed_drift_median": drifts[(len(drifts) - 1) // 2],
+        "speed_drift_max": drifts[-1],
+        "clustering_max": max(float(f["clustering"]) for f in figures),
+        "run_spread": max(float(f["run_spread"]) for f in figures),
+    }
+
+
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """Counts and the run's verdict: fail on a failed check, an error, a broken session
     budget, a gating regression, or (with --mlperf-inconclusive=fail) an undecided check."""
@@ -238,6 +295,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         or (report["settings"].get("inconclusive") == "fail" and inconclusive)
     )
     return {
+        "stability": run_stability(report["results"]),
         "benchmarks": len(report["results"]),
         "checks": len(checks),
         "failed_checks": failed,

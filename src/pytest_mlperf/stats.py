@@ -303,6 +303,26 @@ class SequentialDesign:
             return Verdict.FAIL
         return None
 
+    def bounds(self, n: int) -> tuple[int, int]:
+        """``(pass_max_k, fail_min_k)`` after ``n`` calls: PASS with at most ``pass_max_k``
+        exceedances, FAIL with at least ``fail_min_k`` (-1 / n+1: not possible at n).
+
+        The looks' own boundaries where ``n`` is a look, else the same tail test at any ``n``
+        (a final look cut short by a time cap), exactly as :meth:`decide` applies it.
+        """
+        _check_n(n)
+        if n in self._look_index:
+            i = self._look_index[n]
+            return self.pass_max_k[i], self.fail_min_k[i]
+        ks = np.arange(n + 1)
+        pass_max = int(np.count_nonzero(binom.cdf(ks, n, self.q) <= self.alpha_look)) - 1
+        fail_min = int(np.count_nonzero(binom.sf(ks - 1, n, self.q) > self.alpha_look))
+        return pass_max, fail_min
+
+    @functools.cached_property
+    def _look_index(self) -> dict[int, int]:
+        return {n: i for i, n in enumerate(self.looks)}
+
     def error_rates(self) -> tuple[float, float]:
         """Exact ``(P(false PASS), P(false FAIL))`` when the true exceedance rate is exactly q."""
         p_pass, p_fail, _ = _run_paths(self.looks, self.pass_max_k, self.fail_min_k, self.q)

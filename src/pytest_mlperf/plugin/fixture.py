@@ -61,7 +61,11 @@ class ModelBench:
         from ..bench import Benchmarker
 
         s = self._manager.settings
-        options: dict[str, Any] = {"max_time": s.max_time, "confidence": s.confidence}
+        options: dict[str, Any] = {
+            "max_time": s.max_time,
+            "confidence": s.confidence,
+            "run_spread": s.run_spread / 100.0,
+        }
         options.update(overrides)
         return Benchmarker(**options)
 

@@ -21,8 +21,12 @@ COLUMNS = (
     "p99 ms",
     "rows/s",
     "MB",
+    "drift",
     "verdict",
 )
+# report.md leaves the drift out: the table must fit a pull-request comment; its head line
+# gives the run's stability instead
+MARKDOWN_COLUMNS = tuple(c for c in COLUMNS if c != "drift")
 
 
 def result_verdict(entry: dict[str, Any]) -> str:
@@ -51,10 +55,10 @@ def p95_with_ci(entry: dict[str, Any]) -> str:
     return f"{text} [{num(lo)}, {num(hi)}]"
 
 
-def row(entry: dict[str, Any]) -> list[str]:
+def row(entry: dict[str, Any], *, drift: bool = True) -> list[str]:
     lat = entry["latency_ms"]
     memory = entry.get("memory_mb")
-    return [
+    cells = [
         short_test(entry["nodeid"]),
         _clip(
             entry["name"]
@@ -68,8 +72,30 @@ def row(entry: dict[str, Any]) -> list[str]:
         num(lat["p99"]),
         num(entry["throughput_rps"]),
         "-" if memory is None else num(memory, 3),
+        drift_text(entry),
         result_verdict(entry),
     ]
+    return cells if drift else cells[:-2] + cells[-1:]
+
+
+def drift_text(entry: Mapping[str, Any]) -> str:
+    """How much the machine's speed moved while the result was timed: '3.1%' (or '-')."""
+    stability = entry.get("stability") or {}
+    drift = stability.get("speed_drift")
+    return "-" if drift is None else f"{drift:.1%}"
+
+
+def stability_line(report: Mapping[str, Any]) -> str | None:
+    """The run's stability in one line, from `summary.stability` (None without results)."""
+    figures = (report.get("summary") or {}).get("stability")
+    if not figures:
+        return None
+    return (
+        f"machine stability: speed drift {figures['speed_drift_median']:.1%} median, "
+        f"{figures['speed_drift_max']:.1%} at most; slow calls clustered up to "
+        f"x{figures['clustering_max']:.1f}; intervals allow a run spread of "
+        f"{figures['run_spread']:.0%}"
+    )
 
 
 def checks_with(report: Mapping[str, Any], verdict: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..numbers import fmt
-from .common import result_verdict, short_test
+from .common import drift_text, result_verdict, short_test, stability_line
 
 if TYPE_CHECKING:
     from jinja2 import Environment
@@ -180,6 +180,7 @@ class Page:
             "regressions": [c for c in comparisons if c["verdict"] == "regression"],
             "errors": self._errors(),
             "warnings": [str(w) for w in _list(self.report.get("warnings"))],
+            "stability": stability_line(self.report),
             "results": self._results(),
             "sweeps": self._sweeps(),
             "costs": self._costs(),
@@ -292,6 +293,8 @@ class Page:
                     "confidence": f"{_number(entry.get('confidence')) or 0.95:.0%}",
                     "rps": num(entry.get("throughput_rps")),
                     "memory": "not measured" if memory is None else f"{num(memory, 3)} MB",
+                    "drift": drift_text(entry),
+                    "clustering": self._clustering(entry),
                     "checks": [
                         self._check_row(_dict(c), entry, index) for c in _list(entry.get("checks"))
                     ],
@@ -300,6 +303,11 @@ class Page:
                 }
             )
         return rows
+
+    @staticmethod
+    def _clustering(entry: Mapping[str, Any]) -> str:
+        value = _number(_dict(entry.get("stability")).get("clustering"))
+        return "-" if value is None else f"x{value:.1f}"
 
     @staticmethod
     def _verdict(entry: Mapping[str, Any]) -> str:

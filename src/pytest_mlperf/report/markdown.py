@@ -16,8 +16,8 @@ from typing import Any
 
 from ..numbers import fmt as num
 from .common import (
-    COLUMNS,
     FLAGGED,
+    MARKDOWN_COLUMNS,
     checks_with,
     comparison_line,
     is_regression,
@@ -25,6 +25,7 @@ from .common import (
     recommendation_lines,
     regression_count,
     row,
+    stability_line,
     sweep_line,
     verdict_counts,
 )
@@ -116,10 +117,10 @@ def _listed(title: str, items: list[str], what: str) -> _Part:
 
 def _results_part(results: list[dict[str, Any]]) -> _Part:
     """The compact table; clipped, it keeps the results that failed or are undecided first."""
-    rows = [row(e) for e in results]
-    full = _table(COLUMNS, rows, right_from=2)
+    rows = [row(e, drift=False) for e in results]
+    full = _table(MARKDOWN_COLUMNS, rows, right_from=2)
     urgent_first = sorted(rows, key=lambda r: r[-1] not in ("FAIL", "INCONCLUSIVE"))
-    items = _table(COLUMNS, urgent_first, right_from=2)[2:]
+    items = _table(MARKDOWN_COLUMNS, urgent_first, right_from=2)[2:]
 
     def more(n: int) -> list[str]:
         return ["", f"*… and {n:,} more results in report.json and report.html*"] if n else []
@@ -216,6 +217,8 @@ def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
         f"{summary.get('errors', 0)} errors{regression_count(report)}.",
         "",
     ]
+    steadiness = stability_line(report)
+    head += [f"{escape_md(steadiness[0].upper() + steadiness[1:])}.", ""] if steadiness else []
     budget = report.get("budget")
     if budget:
         head += [

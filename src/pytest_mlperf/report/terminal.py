@@ -13,6 +13,7 @@ from .common import (
     is_regression,
     regression_count,
     row,
+    stability_line,
     sweep_line,
     text_table,
     verdict_counts,
@@ -46,6 +47,8 @@ def render_terminal(
     lines: list[str] = []
     if not quiet and report["results"]:
         lines += text_table(COLUMNS, [row(e) for e in report["results"]])
+        steadiness = stability_line(report)
+        lines += [steadiness] if steadiness else []
         lines.append("")
     if not quiet and report.get("sweeps"):
         lines += [f"sweep {sweep_line(s)}" for s in report["sweeps"]]

@@ -1,0 +1,195 @@
+"""How steady the machine was during a measurement, and how that widens percentile intervals.
+
+A percentile interval from order statistics assumes independent calls from one fixed
+distribution. On a shared machine neither holds: slow calls come in clusters (a preempted
+process is slow for several calls in a row), and the machine's speed moves from one
+few-second window to the next, so two runs of unchanged code see different tails. Two terms,
+both measured or stated, widen the exact interval (docs/verdicts.md explains them):
+
+- **clustering** (design effect ``D``): the variance of the per-window count of calls above
+  the percentile, divided by what independent calls would give. ``D`` calls carry the
+  information of one independent call, so the order-statistic ranks are computed for
+  ``n / D`` calls. Measured in every run; 1 when calls behave independently.
+- **run spread** (``sigma``): the spread, between separate runs, of the log of a percentile
+  that no window of the run itself can show (the run lasts a second; the machine's slow spells
+  come every few seconds). Added in log space: ``exp(+-z*sigma)`` around the estimate, combined
+  with the sampling half-width in quadrature. It adds, as variances, a stated floor (the
+  ``--mlperf-run-spread`` setting) and the drift of the window medians measured in the run.
+
+With ``D = 1`` and ``sigma = 0`` every bound is the exact one, so the statistics stay exact
+where their assumptions hold.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+from scipy.stats import chi2, norm
+
+from . import stats
+from .results import Stability
+
+WINDOW = 20  # consecutive calls per window (the same blocks as the mean limits use)
+TARGET_WINDOWS = 10  # windows grow past WINDOW calls so that a long run has about this many
+MIN_WINDOWS = 4  # fewer windows and nothing is estimated: D = 1, no measured drift
+MIN_CALLS = 5 * WINDOW  # no percentile verdict before five windows show how steady calls are
+DISPERSION_TEST_LEVEL = 0.10  # clustering is used once independence is rejected at this level
+TIMER_FLOOR_MS = 1e-6  # one nanosecond: estimates are floored here before taking logs
+DEFAULT_RUN_SPREAD = 0.15  # stated floor: log-sd of p95 between runs of a shared 2-core box
+
+
+def windows_of(samples_ms: np.ndarray, window: int = WINDOW) -> np.ndarray:
+    """The complete windows of consecutive calls, one row each (the incomplete tail dropped)."""
+    count = len(samples_ms) // window
+    shaped: np.ndarray = np.asarray(samples_ms[: count * window], dtype=np.float64).reshape(
+        count, window
+    )
+    return shaped
+
+
+def window_for(n: int) -> int:
+    """Calls per window: ``WINDOW``, or longer so that a run holds about ``TARGET_WINDOWS``.
+
+    Longer runs get longer windows, so clusters longer than 20 calls still fall inside one
+    window and show in the variance between windows (batch means, in simulation terms).
+    """
+    return max(WINDOW, n // TARGET_WINDOWS)
+
+
+@functools.lru_cache(maxsize=256)
+def _dispersion_critical(df: int) -> float:
+    return float(chi2.ppf(1.0 - DISPERSION_TEST_LEVEL, df))
+
+
+def design_effect(samples_ms: np.ndarray, threshold: float) -> float:
+    """Variance of per-window counts above ``threshold`` over the binomial variance (>= 1).
+
+    Independent calls give about 1; clustered slow calls give more. The estimate is used only
+    when a dispersion test rejects independence at the 10% level (with few windows it is too
+    noisy to move the exact bounds otherwise); fewer than ``MIN_WINDOWS`` windows, or no call
+    (or every call) above the threshold, give 1.
+    """
+    window = WINDOW  # short-range clustering; slower movement is the speed drift's part
+    rows = windows_of(samples_ms, window)
+    k = len(rows)
+    if k < MIN_WINDOWS:
+        return 1.0
+    fractions = (rows > threshold).mean(axis=1)
+    rate = float(fractions.mean())
+    if rate <= 0.0 or rate >= 1.0:
+        return 1.0
+    ratio = float(fractions.var(ddof=1)) / (rate * (1.0 - rate) / window)
+    if ratio * (k - 1) <= _dispersion_critical(k - 1):
+        return 1.0
+    return ratio
+
+
+def speed_drift(samples_ms: np.ndarray) -> float:
+    """Log-sd of window medians, less the part that sampling noise alone would give.
+
+    The noise part is the large-sample variance of a median, ``(pi/2) * s**2 / w`` for
+    windows of ``w`` calls, with ``s`` a robust (MAD) spread of log latencies within windows;
+    what is left is how much the machine's speed moved between windows.
+    """
+    rows = windows_of(samples_ms, window_for(len(samples_ms)))
+    if len(rows) < MIN_WINDOWS:
+        return 0.0
+    logs = np.log(np.maximum(rows, TIMER_FLOOR_MS))
+    medians = np.median(logs, axis=1)
+    spread = 1.4826 * float(np.median(np.abs(logs - medians[:, None])))
+    noise = (math.pi / 2.0) * spread**2 / rows.shape[1]
+    return math.sqrt(max(0.0, float(np.var(medians, ddof=1)) - noise))
+
+
+def combined_spread(floor: float, drift: float) -> float:
+    """The run spread an interval allows for: the stated floor (what no window of the run can
+    show) and the drift measured in it (what it did show), added as variances."""
+    return math.hypot(floor, drift)
+
+
+def measure(samples_ms: np.ndarray, run_spread_floor: float, drift_seen: float = 0.0) -> Stability:
+    """The stability figures of one measurement (the p95's clustering); ``drift_seen`` is the
+    largest drift the verdict's looks saw, so the figures match what the verdicts used."""
+    samples = np.asarray(samples_ms, dtype=np.float64)
+    if samples.size == 0:
+        return Stability(run_spread=run_spread_floor)
+    p95 = stats.percentile(np.sort(samples), 0.95)
+    drift = max(drift_seen, speed_drift(samples))
+    return Stability(
+        speed_drift=drift,
+        clustering=design_effect(samples, p95),
+        run_spread=combined_spread(run_spread_floor, drift),
+        windows=len(samples) // window_for(len(samples)),
+    )
+
+
+def _effective_count(k: int, n: int, q: float, d: float, *, upward: bool) -> int:
+    """A boundary count ``k`` for ``n`` independent calls moved away from ``n*q`` by ``sqrt(d)``.
+
+    With dependence the exceedance count varies ``d`` times more than the binomial, so a
+    boundary that sat ``k - n*q`` from the expected count moves ``sqrt(d)`` times as far.
+    """
+    if d <= 1.0:
+        return k
+    moved = n * q + (k - n * q) * math.sqrt(d)
+    return math.ceil(moved - 1e-9) if upward else math.floor(moved + 1e-9)
+
+
+def _widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -> float | None:
+    """Combine a sampling bound and the run spread ``z*sd`` in quadrature, in log space."""
+    if bound is None:
+        return None
+    if sd <= 0.0:
+        return bound
+    est = max(estimate, TIMER_FLOOR_MS)
+    half = abs(math.log(max(bound, TIMER_FLOOR_MS) / est))
+    total = math.hypot(half, z * sd)
+    return est * math.exp(total if up else -total)
+
+
+def bounds_from_counts(
+    sorted_ms: np.ndarray,
+    p: float,
+    pass_max_k: int,
+    fail_min_k: int,
+    clustering: float,
+    run_spread: float,
+    z: float,
+) -> tuple[float | None, float | None]:
+    """``(lower, upper)`` latency bounds of the ``p`` quantile from exact count boundaries.
+
+    ``pass_max_k``/``fail_min_k`` are the largest exceedance count that still proves PASS and
+    the smallest that proves FAIL for ``n`` independent calls. ``upper <= limit`` is exactly
+    "at most pass_max_k calls above the limit" and ``lower > limit`` is "at least fail_min_k
+    calls above it"; clustering moves both counts, the run spread widens both bounds. None
+    where no count in 0..n is enough.
+    """
+    n = len(sorted_ms)
+    q = 1.0 - p
+    estimate = stats.percentile(sorted_ms, p)
+    k_pass = _effective_count(pass_max_k, n, q, clustering, upward=False)
+    k_fail = _effective_count(fail_min_k, n, q, clustering, upward=True)
+    upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
+    lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
+    return (
+        _widen(estimate, lower, run_spread, z, up=False),
+        _widen(estimate, upper, run_spread, z, up=True),
+    )
+
+
+def percentile_interval(
+    samples_ms: np.ndarray, p: float, confidence: float, run_spread: float
+) -> tuple[float | None, float | None]:
+    """Two-sided interval of the ``p`` quantile of calls in time order: exact ranks, widened
+    by the clustering of calls above the estimate and by ``run_spread``."""
+    ordered = np.sort(samples_ms)
+    n = len(ordered)
+    lower_rank, upper_rank = stats.percentile_ci_ranks(n, p, confidence)
+    # ranks as exceedance counts: X(l) > limit iff at least n - l + 1 calls are above it
+    fail_min_k = n + 1 - lower_rank if lower_rank is not None else n + 1
+    pass_max_k = n - upper_rank if upper_rank is not None else -1
+    clustering = design_effect(samples_ms, stats.percentile(ordered, p))
+    z = float(norm.ppf(0.5 + confidence / 2.0))
+    return bounds_from_counts(ordered, p, pass_max_k, fail_min_k, clustering, run_spread, z)
