@@ -64,6 +64,8 @@ def test_two_workers_report_what_one_process_reports(suite: Suite) -> None:
     assert _summary(two) == _summary(one)
     assert [e["nodeid"] for e in two["results"]] == [e["nodeid"] for e in one["results"]]
     assert sorted(map(str, two["errors"])) == sorted(map(str, one["errors"]))
+    # the counts and verdict agree; the machine's stability figures are measured, so they differ
+    assert two["summary"].pop("stability") and one["summary"].pop("stability")
     assert two["summary"] == one["summary"]
     assert (one["settings"]["workers"], two["settings"]["workers"]) == (0, 2)
     assert not any("xdist" in w for w in one["warnings"])  # (a busy machine may add a load note)
