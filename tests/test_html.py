@@ -22,7 +22,7 @@ from pytest_mlperf import marks
 from pytest_mlperf.baseline import compare_runs
 from pytest_mlperf.bench import Sweep, summarize
 from pytest_mlperf.cost import estimate_for_result
-from pytest_mlperf.judge import Judge
+from pytest_mlperf.judge import MEAN_CI_MISSING, Judge
 from pytest_mlperf.report import html as report_html
 from pytest_mlperf.report.html import HtmlUnavailable, render_html
 from pytest_mlperf.results import BenchmarkResult, build_report
@@ -401,3 +401,11 @@ def test_cost_and_sweep_figures_are_capped_and_it_says_so(monkeypatch: pytest.Mo
         and "Batch-size figures are drawn for the first 0 of 1" in page
     )
     assert "Cost figures are drawn for the first 1 of 2" in page
+
+
+def test_a_mean_without_enough_blocks_says_why_instead_of_a_number() -> None:
+    report = sample_report(extras=False)
+    result = measured("short", "KNeighborsClassifier", 1, 2.0, (), n=50)
+    report["results"].append(entry("tests/test_models.py::test_short", result))
+    assert result.ci["mean"] == (None, None)
+    assert MEAN_CI_MISSING in html.unescape(render_html(report))

@@ -83,6 +83,10 @@ class BenchmarkResult:
     def __str__(self) -> str:
         def ci_text(metric: str) -> str:
             lo, hi = self.ci.get(metric, (None, None))
+            if lo is None and hi is None and metric == "mean" and self.n_samples:
+                from .judge import MEAN_CI_MISSING  # judge imports this module
+
+                return f"  [{int(self.confidence * 100)}% CI {MEAN_CI_MISSING}]"
             if lo is None and hi is None:
                 return ""
             return f"  [{int(self.confidence * 100)}% CI {_fmt(lo)}, {_fmt(hi)}]"

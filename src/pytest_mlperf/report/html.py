@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ..judge import MEAN_CI_MISSING
 from ..numbers import fmt
 from .common import result_verdict, short_test
 
@@ -124,6 +125,11 @@ def interval(pair: Any) -> str:
     if lo is None and hi is None:
         return ""
     return f"[{DASH if lo is None else fmt(lo)}, {'∞' if hi is None else fmt(hi)}]"
+
+
+def _missing(key: str) -> str:
+    """Why the mean has no interval (percentiles without one have no lower bound at all)."""
+    return MEAN_CI_MISSING if key == "mean" else ""
 
 
 def css_class(verdict: Any) -> str:
@@ -285,7 +291,7 @@ class Page:
                     "p95_ci": interval(ci.get("p95")),
                     "p99": num(lat.get("p99")),
                     "stats": [
-                        (key, num(lat.get(key)), interval(ci.get(key)))
+                        (key, num(lat.get(key)), interval(ci.get(key)) or _missing(key))
                         for key in ("mean", "p50", "p90", "p95", "p99", "min", "max", "std")
                         if key in lat
                     ],
