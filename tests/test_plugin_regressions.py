@@ -62,6 +62,19 @@ def test_save_then_compare_fails_only_the_regressed_test(
     assert saved.read_bytes() == before  # comparing never touches the stored run
 
 
+def test_a_corrupted_machine_note_in_the_store_is_named(suite: Suite) -> None:
+    suite.write(DELAYED)
+    suite.run("--mlperf-save").assert_outcomes(passed=2)
+    (note,) = (suite.path / ".mlperf").glob("*/machine.json")
+    note.write_text('{"fingerprint": "trunc')
+    for option in ("--mlperf-compare", "--mlperf-save"):
+        result = suite.run(option)
+        result.assert_outcomes(passed=2)
+        result.stdout.fnmatch_lines(
+            [f"*WARNING: *{note.parent.name}/machine.json cannot be read (*"]
+        )
+
+
 def test_compare_against_another_machine_only_warns(
     suite: Suite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
