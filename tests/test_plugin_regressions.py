@@ -168,6 +168,20 @@ def test_benchmark_json_export(suite: Suite) -> None:
     assert {"machine_info", "commit_info", "datetime", "version"} <= set(data)
 
 
+def test_a_sweep_in_the_benchmark_json_is_parametrized_by_batch_size(suite: Suite) -> None:
+    suite.write("def test_sweep(model_bench):\n    model_bench.sweep(lr, X, (1, 8), samples=30)\n")
+    suite.run("--mlperf-benchmark-json=bench.json").assert_outcomes(passed=1)
+    benches = json.loads((suite.path / "bench.json").read_text())["benchmarks"]
+    assert [b["params"] for b in benches] == [
+        {"model": "LogisticRegression", "batch_size": 1},
+        {"model": "LogisticRegression", "batch_size": 8},
+    ]
+    assert [b["param"] for b in benches] == ["LogisticRegression-1", "LogisticRegression-8"]
+    for bench in benches:  # what a rows-per-second chart reads (docs/regressions.md)
+        rows_per_s = bench["stats"]["ops"] * bench["params"]["batch_size"]
+        assert bench["extra_info"]["throughput_rps"] == pytest.approx(rows_per_s, rel=1e-9)
+
+
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
