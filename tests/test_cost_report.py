@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from pytest_mlperf.cost import Assumptions, estimate_for_result
+from pytest_mlperf.cost.tiers import POD_MIN_MB
 from pytest_mlperf.report.cost import cost_markdown, cost_terminal_lines
 from pytest_mlperf.report.escape import escape_md
+
+PODS = ("aws_eks", "gke")
 
 
 def entry(**changes: Any) -> dict[str, Any]:
@@ -127,3 +131,18 @@ def test_escape_md_neutralises_markdown_and_html() -> None:
     assert escape_md("a|b*c_d[e](f)<g>&`h`\nx") == (
         "a\\|b\\*c\\_d\\[e\\](f)&lt;g&gt;&amp;\\`h\\` x"
     )
+
+
+def test_pods_have_a_real_memory_request_and_no_figure_reads_in_scientific_notation() -> None:
+    tiny = entry(memory_mb=2.8e-05, latency_ms={"mean": 0.01, "p50": 0.01, "p95": 2e-5})
+    text = "\n".join([cost_markdown([tiny]), *cost_terminal_lines([tiny], detail=True)])
+    assert re.search(r"\d[eE][+-]?\d", text) is None, text
+    pods = {t["tier"]: t["sizing"]["summary"] for t in tiny["tiers"] if t["tier"] in PODS}
+    assert set(pods) == set(PODS)
+    for summary in pods.values():
+        assert re.search(rf"vCPU/{POD_MIN_MB:,.0f} MB on ", summary), summary
+    big = entry(memory_mb=300.0)  # one call at a time on 1 vCPU, times the memory headroom
+    need = f"vCPU/{300.0 * Assumptions().memory_headroom:,.0f} MB on "
+    for tier in big["tiers"]:
+        if tier["tier"] in PODS:
+            assert need in tier["sizing"]["summary"], tier["sizing"]

@@ -23,8 +23,11 @@ from pytest_mlperf.baseline import compare_runs
 from pytest_mlperf.bench import Sweep, summarize
 from pytest_mlperf.cost import estimate_for_result
 from pytest_mlperf.judge import MEAN_CI_MISSING, Judge
+from pytest_mlperf.numbers import fmt
 from pytest_mlperf.report import html as report_html
 from pytest_mlperf.report.html import HtmlUnavailable, render_html
+from pytest_mlperf.report.markdown import render_markdown
+from pytest_mlperf.report.terminal import render_terminal
 from pytest_mlperf.results import BenchmarkResult, build_report
 
 HOSTILE = "<script>window.__pwned=1</script>"
@@ -318,7 +321,7 @@ def test_minimal_and_odd_records_render() -> None:
 
 
 def test_confidence_interval_without_an_upper_bound_is_open() -> None:
-    assert report_html.interval([1.5, None]) == "[1.500, ∞]"
+    assert report_html.interval([1.5, None]) == "[1.500, n/a]"
     assert report_html.interval([None, None]) == ""
     assert report_html.interval(None) == ""
 
@@ -409,3 +412,33 @@ def test_a_mean_without_enough_blocks_says_why_instead_of_a_number() -> None:
     report["results"].append(entry("tests/test_models.py::test_short", result))
     assert result.ci["mean"] == (None, None)
     assert MEAN_CI_MISSING in html.unescape(render_html(report))
+
+
+def test_an_open_interval_end_is_spelled_alike_in_every_report() -> None:
+    report = sample_report(extras=False)
+    result = measured("short", "KNeighborsClassifier", 1, 2.0, (), n=50)
+    lo, hi = result.ci["p95"]
+    assert lo is not None and hi is None  # 50 calls bound the p95 from below only
+    report["results"].append(entry("tests/test_models.py::test_short", result))
+    shown = f"[{fmt(lo)}, n/a]"
+    assert shown in html.unescape(render_html(report))
+    assert shown in render_markdown(report).replace("\\", "")
+    assert any(shown in line for line in render_terminal(report))
+
+
+def test_test_names_wrap_between_their_parts_never_inside_a_word() -> None:
+    name = str(report_html.test_name("tests/test_models.py::test_fraud_model[gbm-batch_8]"))
+    assert name == (
+        '<code class="name">test_<wbr>fraud_<wbr>model</code> '
+        '<code class="name param">[gbm-<wbr>batch_<wbr>8]</code>'
+    )
+    hostile = str(report_html.test_name(f"t.py::test_x[{HOSTILE}]"))
+    assert "<script" not in hostile and "&lt;" in hostile
+    assert re.search(r"code\.name \{ overflow-wrap: normal; \}", render_html(sample_report()))
+
+
+def test_notes_about_what_was_drawn_are_not_warnings(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(report_html, "MAX_COST_FIGURES", 1)
+    page = render_html(sample_report())
+    note = re.search(r'<(\w+) class="([^"]*)">Cost figures are drawn', page)
+    assert note is not None and note.groups() == ("p", "note")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..numbers import fmt
 from .common import text_table
 from .escape import escape_md
 
@@ -23,7 +24,7 @@ def usd(value: float | None) -> str:
 def _ms(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return fmt(value, 3)
 
 
 def _limit(value: float | None) -> str:
@@ -92,9 +93,7 @@ def unit_price(value: float) -> str:
 def _quantity(value: float) -> str:
     if value == 0:
         return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return fmt(value)
 
 
 def total_line(costs: Sequence[Mapping[str, Any]]) -> str | None:

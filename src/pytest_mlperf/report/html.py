@@ -15,11 +15,13 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..judge import MEAN_CI_MISSING
 from ..numbers import fmt
+from ..numbers import p_value as format_p
 from .common import result_verdict, short_test
 
 if TYPE_CHECKING:
@@ -124,7 +126,26 @@ def interval(pair: Any) -> str:
     lo, hi = (_number(v) for v in pair[:2])
     if lo is None and hi is None:
         return ""
-    return f"[{DASH if lo is None else fmt(lo)}, {'∞' if hi is None else fmt(hi)}]"
+    return f"[{fmt(lo)}, {fmt(hi)}]"  # an open end reads "n/a", as in report.md and the terminal
+
+
+_BREAK_AFTER = re.compile(r"(?<=[_./:\-\[,])(?=.)")
+
+
+def test_name(nodeid: str) -> Any:
+    """The test's own id parts, function then parameters, with a line-break opportunity after
+    each `_ . / : - [ ,` so that a narrow column wraps there and never inside a word."""
+    from markupsafe import Markup, escape
+
+    def wrappable(text: str) -> str:
+        return "<wbr>".join(str(escape(part)) for part in _BREAK_AFTER.split(text))
+
+    name = short_test(nodeid)
+    function, bracket, params = name.partition("[")
+    html = f'<code class="name">{wrappable(function)}</code>'
+    if bracket:
+        html += f' <code class="name param">[{wrappable(params)}</code>'
+    return Markup(html)
 
 
 def _missing(key: str) -> str:
@@ -237,7 +258,7 @@ class Page:
         return {
             "anchor": f"b{index}",
             "nodeid": _text(entry.get("nodeid")),
-            "test": short_test(_text(entry.get("nodeid"))),
+            "test": test_name(_text(entry.get("nodeid"))),
             "name": _text(entry.get("name")),
             "batch_size": _text(entry.get("batch_size")),
             "metric": _text(check.get("metric")),
@@ -275,7 +296,7 @@ class Page:
                 {
                     "anchor": f"b{index}",
                     "nodeid": _text(entry.get("nodeid")),
-                    "test": short_test(_text(entry.get("nodeid"))),
+                    "test": test_name(_text(entry.get("nodeid"))),
                     "label": name if name == model or not model else f"{name} ({model})",
                     "method": _text(entry.get("method") or "predict"),
                     "batch_size": _text(entry.get("batch_size")),
@@ -494,7 +515,7 @@ class Page:
         measured = c.get("baseline") is not None or c.get("current") is not None
         return {
             "nodeid": _text(c.get("nodeid")),
-            "test": short_test(_text(c.get("nodeid"))),
+            "test": test_name(_text(c.get("nodeid"))),
             "name": _text(c.get("name")),
             "batch_size": _text(c.get("batch_size")),
             "kind": "A/B" if c.get("kind") == "ab" else _text(c.get("kind") or "stored"),
@@ -506,7 +527,7 @@ class Page:
             ),
             "change": "" if ratio is None else f"{ratio - 1.0:+.1%}",
             "ratio": "" if ratio is None else f"{ratio:.3f} {interval(c.get('ci'))}",
-            "p": "" if p_value is None else f"{p_value:.2g}",
+            "p": "" if p_value is None else format_p(p_value),
             "tolerance": "" if tolerance is None else f"{tolerance:g}%",
             "gating": bool(c.get("gating")),
             "verdict": verdict,
