@@ -191,8 +191,12 @@ def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def cost_markdown(costs: Sequence[Mapping[str, Any]]) -> str:
-    """The cost section of report.md: one table per benchmark, details folded away."""
+def cost_markdown(costs: Sequence[Mapping[str, Any]], max_chars: int | None = None) -> str:
+    """The cost section of report.md: one table per benchmark, details folded away.
+
+    With `max_chars`, entries stop once the text is longer: a section that long is never
+    shown whole, and a thousand benchmarks' tables would take a second to write.
+    """
     if not costs:
         return ""
     first = costs[0]
@@ -209,8 +213,13 @@ def cost_markdown(costs: Sequence[Mapping[str, Any]]) -> str:
     total = total_line(costs)
     if total:
         lines += [f"**{escape_md(total[0].upper() + total[1:])}**", ""]
+    size = 0
     for entry in costs:
-        lines += _entry_markdown(entry)
+        if max_chars is not None and size > max_chars:
+            break
+        added = _entry_markdown(entry)
+        size += sum(len(line) + 1 for line in added)
+        lines += added
     return "\n".join(lines)
 
 

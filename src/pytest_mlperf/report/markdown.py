@@ -170,7 +170,7 @@ def _comparisons_part(comparisons: list[dict[str, Any]]) -> _Part:
     return _Part(forms, ["unchanged comparisons", "the comparison table"])
 
 
-def _costs_part(costs: list[dict[str, Any]]) -> _Part:
+def _costs_part(costs: list[dict[str, Any]], limit: int) -> _Part:
     total = total_line(costs)
     title = "Monthly cost estimates" + (f": {total}" if total else "")
     rows = [
@@ -183,7 +183,8 @@ def _costs_part(costs: list[dict[str, Any]]) -> _Part:
         for c in costs
     ]
     compact = _table(("benchmark", "batch", "recommended tier", "monthly"), rows, right_from=1)
-    forms = [_folded(title, [cost_markdown(costs)]), _folded(title, compact), []]
+    full = cost_markdown(costs, max_chars=limit)  # longer than the whole page: cut anyway
+    forms = [_folded(title, [full]), _folded(title, compact), []]
     return _Part(forms, ["cost tables per tier", "the cost summary"])
 
 
@@ -225,7 +226,7 @@ def _environment(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
+def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
     """Every part of the page in page order."""
     summary = report["summary"]
     icon = "✅" if summary["verdict"] == "pass" else "❌"
@@ -273,7 +274,7 @@ def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
         "results": _results_part(list(report["results"])),
         "checks": _Part([_folded(CHECKS_TITLE, _check_lines(report)), []], ["every check"]),
         "comparisons": _Part([[]]) if not comparisons else _comparisons_part(comparisons),
-        "costs": _Part([[]]) if not report.get("costs") else _costs_part(report["costs"]),
+        "costs": _Part([[]]) if not report.get("costs") else _costs_part(report["costs"], limit),
         "sweeps": _Part([[]]) if not report.get("sweeps") else _sweeps_part(report["sweeps"]),
         "recommendations": _Part(
             [_folded("Recommendations", recommendations), []], ["recommendations"]
@@ -320,7 +321,7 @@ def _note(left_out: list[str]) -> list[str]:
 
 def render_markdown(report: Mapping[str, Any], *, limit: int = LIMIT) -> str:
     """The report record as Markdown of at most `limit` UTF-8 bytes."""
-    parts = _parts(report)
+    parts = _parts(report, limit)
     if sum(p.size for p in parts.values()) <= limit:
         return "\n".join(line for p in parts.values() for line in p.lines)
     left_out = _shorten(parts, limit)
