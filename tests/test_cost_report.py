@@ -146,3 +146,21 @@ def test_pods_have_a_real_memory_request_and_no_figure_reads_in_scientific_notat
     for tier in big["tiers"]:
         if tier["tier"] in PODS:
             assert need in tier["sizing"]["summary"], tier["sizing"]
+
+
+def test_replicas_hold_the_resident_memory_unless_base_memory_is_set() -> None:
+    measured = entry(memory_mb=1.0, rss_mb=600.0)
+    headroom = Assumptions().memory_headroom
+    pods = [t["sizing"]["summary"] for t in measured["tiers"] if t["tier"] in PODS]
+    assert all(f"vCPU/{(600.0 + 1.0) * headroom:,.0f} MB on " in p for p in pods), pods
+    assert any("resident memory of the process" in n for n in measured["notes"])
+    record = {
+        "latency_ms": {"mean": 60.0, "p95": 80.0},
+        "memory_mb": 1.0,
+        "rss_mb": 600.0,
+        "name": "m",
+    }
+    chosen = estimate_for_result(record, Assumptions(base_memory_mb=400.0))
+    pods = [t["sizing"]["summary"] for t in chosen["tiers"] if t["tier"] in PODS]
+    assert all(f"vCPU/{(400.0 + 1.0) * headroom:,.0f} MB on " in p for p in pods), pods
+    assert not any("resident memory of the process" in n for n in chosen["notes"])

@@ -53,6 +53,10 @@ def test_report_json_has_the_shape_of_the_design(suite: Suite) -> None:
     assert low is None or low <= entry["latency_ms"]["p95"] <= (high or float("inf"))
     assert entry["throughput_rps"] > 0
     assert entry["memory_mb"] >= 0
+    # the process holds Python, NumPy and scikit-learn: tens of MB at the very least
+    assert entry["rss_mb"] > 20
+    (pod,) = [t for t in report["costs"][0]["tiers"] if t["tier"] == "gke"]
+    assert pod["sizing"]["memory_mb"] >= entry["rss_mb"]  # sized from the resident memory
     (check,) = entry["checks"]
     assert {"metric": "p95", "limit": 1000, "verdict": "pass"}.items() <= check.items()
     assert check["value"] == pytest.approx(check["value"]) and check["message"]

@@ -22,7 +22,7 @@ import numpy as np
 from . import stats
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
-from .memory import peak_call_memory_mb
+from .memory import peak_call_memory_mb, resident_mb
 from .numbers import fmt
 from .results import BenchmarkResult
 
@@ -228,6 +228,7 @@ class Benchmarker:
         label = target.name
         result = summarize(samples_ms, label, batch_size, self.confidence)
         result.memory_mb, result.memory_method = memory_mb, memory_method
+        result.rss_mb = resident_mb() if self.measure_memory else None
         result.checks = judge.checks(samples_ms, memory_mb, label, stop_reason)
         result.name = name or label
         result.method = target.method

@@ -74,6 +74,8 @@ class BenchmarkResult:
     warnings: list[str] = field(default_factory=list)
     # "memray" counts native allocations (NumPy, BLAS); "tracemalloc" only Python's and NumPy's
     memory_method: str = ""
+    # resident memory of the measuring process (model loaded) when measured: sizes servers
+    rss_mb: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -144,6 +146,7 @@ class BenchmarkResult:
             "throughput_rps": self.throughput_rps,
             "memory_mb": self.memory_mb,
             "memory_method": self.memory_method,
+            "rss_mb": self.rss_mb,
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
             "samples_ms": list(self.samples_ms),
@@ -177,6 +180,7 @@ class BenchmarkResult:
             stop_reason=rec.get("stop_reason", ""),
             warnings=list(rec.get("warnings", [])),
             memory_method=rec.get("memory_method", ""),
+            rss_mb=rec.get("rss_mb"),
         )
 
 

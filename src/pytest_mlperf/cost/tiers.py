@@ -86,10 +86,14 @@ class Context:
         return self.workload.calls_per_second / self.assumptions.speed_factor
 
     def need_mb(self, concurrent: int) -> float:
-        """Memory for a process serving `concurrent` calls: (base + k x peak) x headroom."""
+        """Memory for a process serving `concurrent` calls: (base + k x peak) x headroom.
+
+        The base is `base_memory_mb` when set, else the measuring process's resident memory.
+        """
         a = self.assumptions
         per_call = self.workload.memory_mb or 0.0
-        return (a.base_memory_mb + concurrent * per_call) * a.memory_headroom
+        base = a.base_memory_mb or self.workload.rss_mb or 0.0
+        return (base + concurrent * per_call) * a.memory_headroom
 
     def replica_rps(self, vcpu: float) -> float:
         """Requests per second one replica of `vcpu` vCPUs completes at full load."""
