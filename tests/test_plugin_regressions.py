@@ -63,13 +63,13 @@ def test_save_then_compare_fails_only_the_regressed_test(
 
 
 def test_a_corrupted_machine_note_in_the_store_is_named(suite: Suite) -> None:
-    suite.write(DELAYED)
-    suite.run("--mlperf-save").assert_outcomes(passed=2)
+    suite.write("def test_steady(model_bench):\n    model_bench(noop, X, samples=20)\n")
+    suite.run("--mlperf-save").assert_outcomes(passed=1)
     (note,) = (suite.path / ".mlperf").glob("*/machine.json")
     note.write_text('{"fingerprint": "trunc')
     for option in ("--mlperf-compare", "--mlperf-save"):
         result = suite.run(option)
-        result.assert_outcomes(passed=2)
+        result.assert_outcomes(passed=1)
         result.stdout.fnmatch_lines(
             [f"*WARNING: *{note.parent.name}/machine.json cannot be read (*"]
         )
