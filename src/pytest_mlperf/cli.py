@@ -276,7 +276,7 @@ def run_report(args: argparse.Namespace) -> int:
             return _gate(report, say=False)
         try:  # everything is rendered before anything is written: no half of the outputs
             texts = [(target, render(report)) for target, render in renderers]
-        except HtmlUnavailable as exc:  # its message says how to install the extra
+        except HtmlUnavailable as exc:  # its message says what to install
             raise UsageError(str(exc)) from exc
     for target, text in texts:
         try:

@@ -70,7 +70,7 @@ def html_available() -> bool:
 
 @functools.cache
 def _modules() -> tuple[Any, Callable[[str], Any]]:
-    """The plots module and markupsafe's Markup, or `HtmlUnavailable` naming the extra."""
+    """The plots module and markupsafe's Markup, or `HtmlUnavailable` saying what to install."""
     try:
         import jinja2  # noqa: F401
         from markupsafe import Markup
@@ -96,7 +96,7 @@ def _environment() -> Environment:
 
 
 def render_html(report: Mapping[str, Any]) -> str:
-    """The report record as one HTML page (raises `HtmlUnavailable` without the extra)."""
+    """The report record as one HTML page (raises `HtmlUnavailable` without jinja2)."""
     plots, markup = _modules()
     page = Page(report, plots, markup)
     return _environment().get_template("report.html.j2").render(page.context())
