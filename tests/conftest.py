@@ -24,7 +24,7 @@ import sklearn.tree  # noqa: F401
 
 # Imported once here (above, too): pytester forgets the modules each run imported, and
 # importing these again in every run would cost more than the measurements themselves. The
-# HTML renderer too: matplotlib, imported afresh beside its own leftovers, breaks.
+# HTML renderer's figures too.
 with contextlib.suppress(ImportError):
     import memray  # noqa: F401
 with contextlib.suppress(ImportError):

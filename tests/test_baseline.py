@@ -25,6 +25,7 @@ from pytest_mlperf.baseline import (
     load_run,
     read_run,
     save_run,
+    store_problems,
     summarize_comparisons,
 )
 from pytest_mlperf.results import SCHEMA
@@ -267,6 +268,31 @@ def test_bad_files_name_the_file_and_stay_untouched(
     assert str(bad) in str(info.value) and message in str(info.value)
     assert bad.read_text() == content
     assert os.listdir(folder) == ["0001_main.json"]
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ('{"fingerprint": "machine-a", "cpu": "Te', "cannot be read"),
+        ("\xff\xfe", "cannot be read"),
+        ("[]", "is not a machine note"),
+        ('{"cpu": "Test CPU"}', "is not a machine note"),
+    ],
+)
+def test_an_unreadable_machine_note_is_named_and_the_runs_still_load(
+    tmp_path: Any, content: str, problem: str
+) -> None:
+    report = run(entry("t.py::test_a", [1.0, 2.0]))
+    save_run(report, str(tmp_path), "main")
+    assert store_problems(str(tmp_path)) == []
+    note = tmp_path / "machine-a" / "machine.json"
+    note.write_bytes(content.encode("latin-1"))
+    (found,) = store_problems(str(tmp_path))
+    assert found.startswith(f"{note} {problem}") and "remove it" in found
+    assert load_run(str(tmp_path), fingerprint="machine-a")[0] == report
+    note.unlink()
+    save_run(report, str(tmp_path), "main")  # as the message says: a new note is written
+    assert store_problems(str(tmp_path)) == []
 
 
 def test_history_is_this_machines_latest_runs(tmp_path: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -126,7 +127,15 @@ def test_one_benchmark_per_measured_result_with_unique_fullnames() -> None:
         "t.py::test_sweep[cpu]::LogisticRegression[batch_size=8]",
     ]  # the run without samples (--mlperf-disable) is left out
     assert benches[0]["name"] == "test_lr" and benches[0]["param"] is None
-    assert benches[1]["param"] == "cpu"
+    assert [b["param"] for b in benches[1:]] == [
+        "cpu-LogisticRegression-1",
+        "cpu-LogisticRegression-8",
+    ]
+    assert [b["params"] for b in benches] == [
+        {"model": "LogisticRegression", "batch_size": 1},
+        {"model": "LogisticRegression", "batch_size": 1},
+        {"model": "LogisticRegression", "batch_size": 8},
+    ]
 
 
 def test_stats_are_in_seconds_with_pytest_benchmarks_definitions() -> None:
@@ -266,3 +275,14 @@ def test_the_pytest_benchmark_compare_cli_accepts_the_file(tmp_path: Any) -> Non
     assert result.returncode == 0, result.stderr
     assert "Failed to load" not in result.stdout + result.stderr
     assert "test_lr" in result.stdout and "benchmark: 3 tests" in result.stdout
+
+    grouped = subprocess.run(
+        [*cli, "--storage", f"file://{tmp_path}", "compare", "0001", "--group-by=param:batch_size"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert grouped.returncode == 0, grouped.stderr
+    groups = re.findall(r"benchmark 'batch_size=(\d+)': (\d+) tests", grouped.stdout)
+    assert sorted(groups) == [("1", "2"), ("8", "1")]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 from pytest_mlperf.cost import Assumptions, estimate_for_result
+from pytest_mlperf.cost.tiers import POD_MIN_MB
 from pytest_mlperf.report.cost import cost_markdown, cost_terminal_lines
 from pytest_mlperf.report.escape import escape_md
+
+PODS = ("aws_eks", "gke")
 
 
 def entry(**changes: Any) -> dict[str, Any]:
@@ -127,3 +131,36 @@ def test_escape_md_neutralises_markdown_and_html() -> None:
     assert escape_md("a|b*c_d[e](f)<g>&`h`\nx") == (
         "a\\|b\\*c\\_d\\[e\\](f)&lt;g&gt;&amp;\\`h\\` x"
     )
+
+
+def test_pods_have_a_real_memory_request_and_no_figure_reads_in_scientific_notation() -> None:
+    tiny = entry(memory_mb=2.8e-05, latency_ms={"mean": 0.01, "p50": 0.01, "p95": 2e-5})
+    text = "\n".join([cost_markdown([tiny]), *cost_terminal_lines([tiny], detail=True)])
+    assert re.search(r"\d[eE][+-]?\d", text) is None, text
+    pods = {t["tier"]: t["sizing"]["summary"] for t in tiny["tiers"] if t["tier"] in PODS}
+    assert set(pods) == set(PODS)
+    for summary in pods.values():
+        assert re.search(rf"vCPU/{POD_MIN_MB:,.0f} MB on ", summary), summary
+    big = entry(memory_mb=300.0)  # one call at a time on 1 vCPU, times the memory headroom
+    need = f"vCPU/{300.0 * Assumptions().memory_headroom:,.0f} MB on "
+    for tier in big["tiers"]:
+        if tier["tier"] in PODS:
+            assert need in tier["sizing"]["summary"], tier["sizing"]
+
+
+def test_replicas_hold_the_resident_memory_unless_base_memory_is_set() -> None:
+    measured = entry(memory_mb=1.0, rss_mb=600.0)
+    headroom = Assumptions().memory_headroom
+    pods = [t["sizing"]["summary"] for t in measured["tiers"] if t["tier"] in PODS]
+    assert all(f"vCPU/{(600.0 + 1.0) * headroom:,.0f} MB on " in p for p in pods), pods
+    assert any("resident memory of the process" in n for n in measured["notes"])
+    record = {
+        "latency_ms": {"mean": 60.0, "p95": 80.0},
+        "memory_mb": 1.0,
+        "rss_mb": 600.0,
+        "name": "m",
+    }
+    chosen = estimate_for_result(record, Assumptions(base_memory_mb=400.0))
+    pods = [t["sizing"]["summary"] for t in chosen["tiers"] if t["tier"] in PODS]
+    assert all(f"vCPU/{(400.0 + 1.0) * headroom:,.0f} MB on " in p for p in pods), pods
+    assert not any("resident memory of the process" in n for n in chosen["notes"])

@@ -366,3 +366,51 @@ def test_model_size_and_an_unpicklable_model() -> None:
     holder.fn = lambda x: x  # type: ignore[assignment]
     with pytest.raises(OptimizationError, match="cannot be saved with joblib"):
         model_size(holder)
+
+
+# --- the original module's API ----------------------------------------------------------------
+
+
+def test_the_original_static_calls_work_on_the_class_with_their_signatures() -> None:
+    """Code written against the original module calls the optimizers on the class."""
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(Xc, yc)
+    linear = LogisticRegression(max_iter=500).fit(Xc, yc)
+    before = fingerprint(forest)
+
+    for shallow in (
+        ModelOptimizer.reduce_tree_depth(forest, max_depth=3),
+        ModelOptimizer.reduce_tree_depth(forest, 3),
+    ):
+        assert tree_depth(shallow.model) == 3
+        assert shallow.model.predict(Xc).shape == yc.shape
+    assert ModelOptimizer.reduce_tree_depth(forest).details["max_depth"] == 10
+
+    for pruned in (
+        ModelOptimizer.prune_features(forest, Xc, importance_threshold=0.01),
+        ModelOptimizer.prune_features(forest, Xc, 0.01),
+    ):
+        kept = pruned.kept_features
+        assert kept.dtype.kind == "i" and set(kept) <= set(range(Xc.shape[1]))
+        assert list(kept) == pruned.details["kept_features"]
+        assert pruned.model.predict(Xc).shape == yc.shape
+
+    for quantized in (
+        ModelOptimizer.quantize_weights(linear, bits=8),
+        ModelOptimizer.quantize_weights(linear, 8),
+        ModelOptimizer.quantize_weights(linear),
+    ):
+        assert quantized.details["bits"] == 8
+        assert quantized.model.qweights.dtype == np.int8
+        assert quantized.model.predict(Xc).shape == yc.shape
+    assert fingerprint(forest) == before
+
+
+def test_instance_calls_keep_their_settings_and_kept_features_is_only_for_pruning() -> None:
+    forest = RandomForestClassifier(n_estimators=5, random_state=0).fit(Xc, yc)
+    opt = NO_TIMING.prune_features(forest, Xc, 0.05, yc)
+    assert opt.before.latency is None  # the instance's measure_latency=False was used
+    assert len(opt.kept_features) < Xc.shape[1]
+    truncated = NO_TIMING.reduce_tree_depth(forest, 2, Xc, yc)
+    assert truncated.before.latency is None and truncated.before.score is not None
+    with pytest.raises(AttributeError, match="kept_features"):
+        truncated.kept_features  # noqa: B018

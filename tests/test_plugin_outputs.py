@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
+import xmlschema
 
 if TYPE_CHECKING:
     from conftest import Suite
@@ -16,9 +20,12 @@ def test_sweep(model_bench):
 """
 
 
-def test_junit_xml_carries_the_key_figures(suite: Suite) -> None:
+XUNIT2_SCHEMA = Path(__file__).parent / "data" / "junit-xunit2.xsd"
+
+
+def test_junit_xml_carries_the_key_figures_where_the_family_allows(suite: Suite) -> None:
     suite.write(SWEEP)
-    suite.run("--junitxml=junit.xml").assert_outcomes(passed=1)
+    suite.run("--junitxml=junit.xml", "-o", "junit_family=xunit1").assert_outcomes(passed=1)
     case = ET.parse(suite.path / "junit.xml").find(".//testcase[@name='test_sweep']")
     assert case is not None
     props = {p.get("name"): p.get("value") for p in case.iter("property")}
@@ -29,6 +36,21 @@ def test_junit_xml_carries_the_key_figures(suite: Suite) -> None:
         assert props[f"{tag}.check.p95"] == "pass"
         assert props[f"{tag}.check.monthly_cost"] == "pass"
         assert float(props[f"{tag}.monthly_usd"]) >= 0
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_default_xunit2_xml_is_valid_and_says_once_why_figures_are_left_out(
+    suite: Suite, workers: list[str]
+) -> None:
+    """pytest's default junit_family is xunit2, whose schema has no testcase properties."""
+    suite.write(SWEEP, SWEEP.replace("test_sweep", "test_sweep_again"))
+    result = suite.run("--junitxml=junit.xml", *workers)
+    result.assert_outcomes(passed=2)
+    xmlschema.XMLSchema(XUNIT2_SCHEMA).validate(suite.path / "junit.xml")
+    assert not list(ET.parse(suite.path / "junit.xml").iter("property"))
+    said = result.stdout.str().count("no per-test JUnit properties written")
+    assert said == 1
+    assert "junit_family 'xunit2'" in result.stdout.str()
 
 
 def test_progress_only_in_verbose_runs(suite: Suite) -> None:

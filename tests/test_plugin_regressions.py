@@ -62,6 +62,19 @@ def test_save_then_compare_fails_only_the_regressed_test(
     assert saved.read_bytes() == before  # comparing never touches the stored run
 
 
+def test_a_corrupted_machine_note_in_the_store_is_named(suite: Suite) -> None:
+    suite.write("def test_steady(model_bench):\n    model_bench(noop, X, samples=20)\n")
+    suite.run("--mlperf-save").assert_outcomes(passed=1)
+    (note,) = (suite.path / ".mlperf").glob("*/machine.json")
+    note.write_text('{"fingerprint": "trunc')
+    for option in ("--mlperf-compare", "--mlperf-save"):
+        result = suite.run(option)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines(
+            [f"*WARNING: *{note.parent.name}/machine.json cannot be read (*"]
+        )
+
+
 def test_compare_against_another_machine_only_warns(
     suite: Suite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -153,6 +166,20 @@ def test_benchmark_json_export(suite: Suite) -> None:
     assert bench["fullname"] == "test_user_suite.py::test_steady"
     assert bench["stats"]["rounds"] == 30 and len(bench["stats"]["data"]) == 30
     assert {"machine_info", "commit_info", "datetime", "version"} <= set(data)
+
+
+def test_a_sweep_in_the_benchmark_json_is_parametrized_by_batch_size(suite: Suite) -> None:
+    suite.write("def test_sweep(model_bench):\n    model_bench.sweep(lr, X, (1, 8), samples=30)\n")
+    suite.run("--mlperf-benchmark-json=bench.json").assert_outcomes(passed=1)
+    benches = json.loads((suite.path / "bench.json").read_text())["benchmarks"]
+    assert [b["params"] for b in benches] == [
+        {"model": "LogisticRegression", "batch_size": 1},
+        {"model": "LogisticRegression", "batch_size": 8},
+    ]
+    assert [b["param"] for b in benches] == ["LogisticRegression-1", "LogisticRegression-8"]
+    for bench in benches:  # what a rows-per-second chart reads (docs/regressions.md)
+        rows_per_s = bench["stats"]["ops"] * bench["params"]["batch_size"]
+        assert bench["extra_info"]["throughput_rps"] == pytest.approx(rows_per_s, rel=1e-9)
 
 
 @pytest.mark.parametrize(

@@ -43,6 +43,7 @@ MIN_BLOCKS = 3  # blocks per run at least for a test; fewer and the verdict says
 TIMER_FLOOR_MS = 1e-6  # one nanosecond: block statistics are floored here before taking logs
 
 METRICS = ("p50", "p95", "throughput", "memory")
+MACHINE_NOTE = "machine.json"  # in each machine folder: which machine its hash stands for
 VERDICTS = ("regression", "warn", "same", "improvement", "unknown", "new", "missing")
 
 _RUN_FILE = re.compile(r"^(\d{4,})_(.+)\.json$")
@@ -227,14 +228,44 @@ def _claim(tmp: str, folder: str, label: str) -> str:
     raise BaselineError(f"{folder}: could not find a free run number")
 
 
+def machine_note_problem(folder: str) -> str | None:
+    """Why the folder's ``machine.json`` cannot be read; None when it reads or is absent."""
+    note = os.path.join(folder, MACHINE_NOTE)
+    try:
+        with open(note, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        problem = f"cannot be read ({exc})"
+    else:
+        if isinstance(data, dict) and isinstance(data.get("fingerprint"), str):
+            return None
+        problem = "is not a machine note (a JSON object with a fingerprint)"
+    return (
+        f"{note} {problem}: the stored runs beside it are still used; remove it and the next "
+        "--mlperf-save writes a new one"
+    )
+
+
+def store_problems(storage: str) -> list[str]:
+    """Every unreadable ``machine.json`` under the storage (run files fail when they are read)."""
+    try:
+        folders = sorted(os.listdir(storage))
+    except OSError:
+        return []
+    paths = (os.path.join(storage, name) for name in folders)
+    return [p for p in map(machine_note_problem, filter(os.path.isdir, paths)) if p]
+
+
 def _write_machine_note(folder: str, environment: Mapping[str, Any]) -> None:
     """A readable ``machine.json`` saying which machine the folder's hash stands for."""
-    note = os.path.join(folder, "machine.json")
+    note = os.path.join(folder, MACHINE_NOTE)
     if os.path.exists(note):
         return
     keys = ("fingerprint", "cpu", "cpu_count", "gpu", "system", "machine")
     text = json.dumps({k: environment.get(k) for k in keys}, indent=2) + "\n"
-    fd, tmp = new_temp_file(folder, "machine.json")
+    fd, tmp = new_temp_file(folder, MACHINE_NOTE)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

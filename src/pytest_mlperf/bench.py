@@ -22,7 +22,7 @@ import numpy as np
 from . import stability, stats
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
-from .memory import peak_call_memory_mb
+from .memory import peak_call_memory_mb, resident_mb
 from .numbers import fmt
 from .results import BenchmarkResult
 
@@ -236,6 +236,7 @@ class Benchmarker:
         result = summarize(samples_ms, label, batch_size, self.confidence, steadiness.run_spread)
         result.stability = steadiness
         result.memory_mb, result.memory_method = memory_mb, memory_method
+        result.rss_mb = resident_mb() if self.measure_memory else None
         result.checks = judge.checks(samples_ms, memory_mb, label, stop_reason)
         result.name = name or label
         result.method = target.method

@@ -190,7 +190,7 @@ def _add_report(commands: Any) -> None:
         help="render a saved report.json again (terminal, Markdown, HTML); exit 1 on FAIL",
         description="Render a saved report.json: without flags print the terminal summary; "
         "with --html/--md/--json write those files. Exit 1 when the record's verdict is FAIL, "
-        "0 otherwise, 2 on unusable input or when --html needs the html extra.",
+        "0 otherwise, 2 on unusable input or when --html finds no jinja2.",
     )
     parser.add_argument("path", metavar="REPORT.json", help="a report.json of pytest-mlperf")
     parser.add_argument("--html", metavar="PATH", help="write the HTML page here")
@@ -209,7 +209,7 @@ def _add_merge(commands: Any) -> None:
         "merge",
         help="merge the report.json of CI shards into one report; exit 1 on FAIL",
         description="Merge the report.json files of CI shards into one report (report.json, "
-        "report.md, and report.html with the html extra) in OUTDIR; each result keeps the "
+        "report.md and report.html) in OUTDIR; each result keeps the "
         "machine it ran on. Exit 1 when the merged verdict is FAIL, 0 otherwise, 2 on "
         "unusable input (another schema, a test in two shards).",
     )
@@ -276,7 +276,7 @@ def run_report(args: argparse.Namespace) -> int:
             return _gate(report, say=False)
         try:  # everything is rendered before anything is written: no half of the outputs
             texts = [(target, render(report)) for target, render in renderers]
-        except HtmlUnavailable as exc:  # its message says how to install the extra
+        except HtmlUnavailable as exc:  # its message says what to install
             raise UsageError(str(exc)) from exc
     for target, text in texts:
         try:

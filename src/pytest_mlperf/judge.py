@@ -211,7 +211,10 @@ class Judge:
             if lim.metric == "throughput":
                 value, ci = self._to_rps(value), (self._to_rps(hi), self._to_rps(lo))
                 what, unit = "throughput", "rows/s"
-        figure = f"{what} {fmt(value)} {unit} [{level} {fmt(ci[0])}, {fmt(ci[1])}]"
+        interval = f"{fmt(ci[0])}, {fmt(ci[1])}"
+        if lim.quantile is None and ci == (None, None):
+            interval = MEAN_CI_MISSING
+        figure = f"{what} {fmt(value)} {unit} [{level} {interval}]"
         bound = f"limit {lim.value:g} {unit}"
         below_is_good = lim.metric != "throughput"
         fewest = self._fewest_calls_to_pass(lim)
@@ -257,9 +260,17 @@ class Judge:
 
 
 def mean_interval(samples_ms: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
-    """Two-sided interval of the mean from block means (None with fewer than two blocks)."""
+    """Two-sided interval of the mean from block means, never below 0 ms.
+
+    None with fewer than the blocks a mean verdict needs: two blocks leave one degree of
+    freedom (t = 12.7 at 95%), whose interval says nothing and often reaches below zero.
+    """
     blocks = stats.block_means(samples_ms, MEAN_BLOCK)
-    if len(blocks) < 2:
+    if len(blocks) < MEAN_MIN_BLOCKS:
         return None, None
     lo, hi = stats.mean_ci(blocks, confidence)
-    return lo, hi
+    return max(lo, 0.0), hi
+
+
+# what the reports print in place of a mean (or throughput) interval `mean_interval` left open
+MEAN_CI_MISSING = f"n/a: needs \u2265 {MEAN_MIN_BLOCKS} blocks of {MEAN_BLOCK} calls"

@@ -45,6 +45,24 @@ def peak_call_memory_mb(call: Callable[[], Any]) -> tuple[float, str]:
     return peak / MB, "memray"
 
 
+def resident_mb() -> float | None:
+    """The process's resident memory now (MB): what a server running this model would hold.
+
+    From /proc on Linux, else the peak from getrusage (macOS); None where neither exists.
+    """
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / MB
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        import resource
+    except ImportError:  # Windows
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return float(peak) / (MB if sys.platform == "darwin" else 1024)
+
+
 def _with_tracemalloc(call: Callable[[], Any]) -> float:
     was_tracing = tracemalloc.is_tracing()
     if not was_tracing:

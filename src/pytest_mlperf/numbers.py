@@ -14,3 +14,8 @@ def fmt(value: float | None, digits: int = 4) -> str:
         return f"{value:,.0f}"
     exponent = int(f"{size:e}".split("e")[1])
     return f"{value:.{min(max(0, digits - 1 - exponent), 6)}f}"
+
+
+def p_value(value: float) -> str:
+    """0.043, 0.0012; below 0.0001 "<0.0001" (what `:.2g` would print as 1.2e-05)."""
+    return "<0.0001" if value < 1e-4 else f"{value:.2g}"

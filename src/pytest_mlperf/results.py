@@ -112,6 +112,8 @@ class BenchmarkResult:
     # "memray" counts native allocations (NumPy, BLAS); "tracemalloc" only Python's and NumPy's
     memory_method: str = ""
     stability: Stability | None = None  # how steady the machine was while timing
+    # resident memory of the measuring process (model loaded) when measured: sizes servers
+    rss_mb: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -121,6 +123,10 @@ class BenchmarkResult:
     def __str__(self) -> str:
         def ci_text(metric: str) -> str:
             lo, hi = self.ci.get(metric, (None, None))
+            if lo is None and hi is None and metric == "mean" and self.n_samples:
+                from .judge import MEAN_CI_MISSING  # judge imports this module
+
+                return f"  [{int(self.confidence * 100)}% CI {MEAN_CI_MISSING}]"
             if lo is None and hi is None:
                 return ""
             return f"  [{int(self.confidence * 100)}% CI {_fmt(lo)}, {_fmt(hi)}]"
@@ -180,6 +186,7 @@ class BenchmarkResult:
             "throughput_rps": self.throughput_rps,
             "memory_mb": self.memory_mb,
             "memory_method": self.memory_method,
+            "rss_mb": self.rss_mb,
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
             "stability": None if self.stability is None else self.stability.to_dict(),
@@ -215,6 +222,7 @@ class BenchmarkResult:
             warnings=list(rec.get("warnings", [])),
             memory_method=rec.get("memory_method", ""),
             stability=Stability.from_dict(rec.get("stability")),
+            rss_mb=rec.get("rss_mb"),
         )
 
 

@@ -137,6 +137,11 @@ def _notes(workload: Workload, a: Assumptions) -> list[str]:
     ]
     if workload.memory_mb is None:
         notes.append("Memory was not measured: sizes come from base_memory_mb alone.")
+    if not a.base_memory_mb and workload.rss_mb:
+        notes.append(
+            "Each replica holds the resident memory of the process that measured it (rss_mb, "
+            "model loaded) plus its calls' peaks; set base_memory_mb to override."
+        )
     if not a.apply_free_tier:
         notes.append("Free tiers are not applied (apply_free_tier = false).")
     if a.response_bytes <= 0:

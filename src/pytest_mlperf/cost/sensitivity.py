@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..numbers import fmt
 from .assumptions import Assumptions
 from .model import TIERS, CostEstimate
 from .pricing import PriceTable
@@ -137,7 +138,7 @@ def _sentence(base: dict[str, Any], crossover: float | None, requests: float) ->
         return (
             f"Serverless ({s_text}) is cheaper than the cheapest provisioned tier ({p_text}) up "
             f"to about {_round3(requests * crossover):,.0f} requests/month "
-            f"({_round3(crossover):g}x the assumed traffic); above that, provisioned is cheaper."
+            f"({fmt(_round3(crossover))}x the assumed traffic); above that, provisioned is cheaper."
         )
     if crossover is None:
         return (
@@ -147,5 +148,5 @@ def _sentence(base: dict[str, Any], crossover: float | None, requests: float) ->
     return (
         f"Provisioned ({p_text}) is cheaper than serverless ({s_text}) here; serverless "
         f"becomes cheaper below about {_round3(requests * crossover):,.0f} requests/month "
-        f"({_round3(crossover):g}x the assumed traffic)."
+        f"({fmt(_round3(crossover))}x the assumed traffic)."
     )

@@ -18,6 +18,10 @@ from .pricing import Instance, PriceTable
 from .traffic import Level, billed_instance_fraction, in_flight, replicas_for, two_level_day
 from .workload import Workload
 
+# A pod's memory request is never below this: a Python process serving a model keeps a few
+# hundred MB resident (interpreter, NumPy, scikit-learn), whatever one call adds.
+POD_MIN_MB = 256.0
+
 _EPS = 1e-9
 ALLOCATABLE = 0.9  # share of a node's or VM's CPU and memory left for the model (assumption)
 FARGATE_SIZES: dict[float, tuple[float, ...]] = {
@@ -82,10 +86,14 @@ class Context:
         return self.workload.calls_per_second / self.assumptions.speed_factor
 
     def need_mb(self, concurrent: int) -> float:
-        """Memory for a process serving `concurrent` calls: (base + k x peak) x headroom."""
+        """Memory for a process serving `concurrent` calls: (base + k x peak) x headroom.
+
+        The base is `base_memory_mb` when set, else the measuring process's resident memory.
+        """
         a = self.assumptions
         per_call = self.workload.memory_mb or 0.0
-        return (a.base_memory_mb + concurrent * per_call) * a.memory_headroom
+        base = a.base_memory_mb or self.workload.rss_mb or 0.0
+        return (base + concurrent * per_call) * a.memory_headroom
 
     def replica_rps(self, vcpu: float) -> float:
         """Requests per second one replica of `vcpu` vCPUs completes at full load."""
@@ -447,7 +455,8 @@ def estimate_cluster(ctx: Context, name: str) -> CostEstimate:
     named = a.eks_node_type if eks else a.gke_node_type
     pod_vcpu = a.container_vcpu
     concurrent = 1 if a.gpu else workers(pod_vcpu)
-    pod_gb = ctx.need_mb(concurrent) / 1024.0
+    pod_mb = max(ctx.need_mb(concurrent), POD_MIN_MB)
+    pod_gb = pod_mb / 1024.0
     rps = ctx.calls_per_second if a.gpu else ctx.replica_rps(pod_vcpu)
     u = a.utilization(name)
     minimum = a.min_replicas_for(name, pay_per_request=False)
@@ -479,7 +488,7 @@ def estimate_cluster(ctx: Context, name: str) -> CostEstimate:
         )
         items = [fee, *charges.instance_items(baseline, node_hours - baseline, node, "nodes")]
         sizing = Sizing(
-            summary=f"{_span(pods.minimum, pods.peak, 'pod')} of {pod_vcpu:g} vCPU/{pod_gb:.2g} GB "
+            summary=f"{_span(pods.minimum, pods.peak, 'pod')} of {pod_vcpu:g} vCPU/{_mb(pod_mb)} "
             f"on {_span(max(1, math.ceil(pods.minimum / fit)), nodes_peak, node.name + ' node')}",
             memory_mb=pod_gb * 1024,
             vcpu=pod_vcpu,
@@ -499,8 +508,7 @@ def estimate_cluster(ctx: Context, name: str) -> CostEstimate:
         return _unpriced(
             ctx,
             name,
-            f"no priced {what}node type ({a.arch}) fits a pod of {pod_vcpu:g} vCPU / "
-            f"{pod_gb:.2g} GB",
+            f"no priced {what}node type ({a.arch}) fits a pod of {pod_vcpu:g} vCPU / {_mb(pod_mb)}",
         )
     return _cheapest(options)
 

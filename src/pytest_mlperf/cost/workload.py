@@ -25,6 +25,7 @@ class Workload:
     throughput_rps: float | None = None  # rows per second, as measured
     batch_size: int = 1
     name: str = ""
+    rss_mb: float | None = None  # resident memory of the measuring process, model loaded
 
     def __post_init__(self) -> None:
         where = f"measurement {self.name!r}" if self.name else "measurement"
@@ -32,8 +33,10 @@ class Workload:
             value = getattr(self, key)
             if not _finite(value) or value <= 0:
                 raise CostConfigError(f"{where}: {key}: expected a number above 0, got {value!r}")
-        if self.memory_mb is not None and (not _finite(self.memory_mb) or self.memory_mb < 0):
-            raise CostConfigError(f"{where}: memory_mb: expected 0 or more, got {self.memory_mb!r}")
+        for key in ("memory_mb", "rss_mb"):
+            value = getattr(self, key)
+            if value is not None and (not _finite(value) or value < 0):
+                raise CostConfigError(f"{where}: {key}: expected 0 or more, got {value!r}")
         if self.throughput_rps is not None and (
             not _finite(self.throughput_rps) or self.throughput_rps <= 0
         ):
@@ -80,6 +83,7 @@ class Workload:
             throughput_rps=throughput if throughput else None,
             batch_size=record.get("batch_size", 1),
             name=str(record.get("name") or record.get("model") or ""),
+            rss_mb=record.get("rss_mb"),
         )
 
 

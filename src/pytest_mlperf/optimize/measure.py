@@ -181,6 +181,13 @@ class Optimization:
     extra_clauses: list[str] = field(default_factory=list)  # measured facts beyond the profiles
     paired: PairedLatency | None = None  # both models timed side by side
 
+    @property
+    def kept_features(self) -> np.ndarray:
+        """The kept column indices of `prune_features` (what the original method returned)."""
+        if "kept_features" not in self.details:
+            raise AttributeError(f"{self.technique} keeps every feature: no kept_features")
+        return np.asarray(self.details["kept_features"], dtype=np.intp)
+
     def latency_change(self) -> float | None:
         """Relative change of the median latency, after / before - 1.
 

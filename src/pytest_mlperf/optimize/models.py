@@ -7,8 +7,9 @@ was measured before and after it; the model the caller passed in is never modifi
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
-from typing import Any
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any, Concatenate, Generic, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -37,6 +38,26 @@ MIN_REFIT_ROWS = 20
 def quick_benchmarker() -> Benchmarker:
     """Shorter than a gating measurement: before/after comparisons need medians, not p99s."""
     return Benchmarker(samples=200, max_time=2.0)
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+class _on_class_or_instance(Generic[_P, _R]):
+    """A method callable on an instance (its settings) or on the class (default settings).
+
+    The original module's optimizers were static: `ModelOptimizer.reduce_tree_depth(model)`.
+    Called on the class, the method runs on a `ModelOptimizer()` made for that call, so code
+    written against the original keeps working.
+    """
+
+    def __init__(self, func: Callable[Concatenate[ModelOptimizer, _P], _R]) -> None:
+        self.func = func
+        self.__doc__ = func.__doc__
+
+    def __get__(self, obj: ModelOptimizer | None, owner: type[ModelOptimizer]) -> Callable[_P, _R]:
+        return functools.partial(self.func, owner() if obj is None else obj)
 
 
 class ModelOptimizer:
@@ -82,6 +103,7 @@ class ModelOptimizer:
 
     # -- the original module's three optimizers ------------------------------------------------
 
+    @_on_class_or_instance
     def reduce_tree_depth(
         self, model: Any, max_depth: int = 10, X: Any = None, y: Any = None
     ) -> Optimization:
@@ -108,6 +130,7 @@ class ModelOptimizer:
         )
         return opt
 
+    @_on_class_or_instance
     def prune_features(
         self,
         model: Any,
@@ -185,6 +208,7 @@ class ModelOptimizer:
         opt.details["labels"] = "given" if y is not None or y_train is not None else "model's own"
         return opt
 
+    @_on_class_or_instance
     def quantize_weights(
         self, model: Any, bits: int = 8, X: Any = None, y: Any = None
     ) -> Optimization:

@@ -90,7 +90,19 @@ def pytest_configure(config: pytest.Config) -> None:
     manager = Manager(config, settings, cost_config, baseline)
     if no_baseline and not is_worker:
         manager.notes.append(("warning", f"nothing to compare with yet: {no_baseline}"))
+    if not is_worker:
+        manager.notes += [("warning", problem) for problem in _store_problems(settings)]
     config.pluginmanager.register(manager, PLUGIN_NAME)
+
+
+def _store_problems(settings: Settings) -> list[str]:
+    """Unreadable files in the storage a run compares with or saves to, each named."""
+    if settings.disable or (settings.compare is None and settings.save is None):
+        return []
+    lazy.load("baseline")
+    from ..baseline import store_problems
+
+    return store_problems(settings.storage)
 
 
 def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:

@@ -37,6 +37,9 @@ if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast
     from .regressions import Baseline
 
 
+JUNIT_FAMILIES = ("xunit1", "legacy")  # the junit_family values with per-test properties
+
+
 def item_limits(item: pytest.Item) -> list[Limit]:
     """Every marker's limits; where a test, its class and its module limit the same metric,
     the closest marker wins (a test may relax or tighten its module's budget)."""
@@ -204,8 +207,17 @@ class Manager:
             if tolerance is not None:
                 entry["regression_max_pct"] = tolerance
             records.entries.append(entry)
-        item.user_properties.extend(junit_properties(records))  # JUnit reads the teardown report
+        properties = junit_properties(records)
+        if properties and self.junit_test_properties:
+            item.user_properties.extend(properties)  # JUnit reads the teardown report
         self._collect(records)
+
+    @property
+    def junit_test_properties(self) -> bool:
+        """pytest's rule for `record_property`: xunit2 (the default junit_family) has no
+        `<properties>` in a `<testcase>`, so with it the XML would fail its schema."""
+        family = self.config.getini("junit_family")
+        return not getattr(self.config.option, "xmlpath", None) or family in JUNIT_FAMILIES
 
     @staticmethod
     def _take_recommendations(item: pytest.Item) -> list[dict[str, Any]]:
@@ -297,6 +309,15 @@ class Manager:
             return
         if self.settings.disable or not self.records:
             return
+        if self.records.entries and not self.junit_test_properties:
+            self.notes.append(
+                (
+                    "warning",
+                    f"no per-test JUnit properties written: junit_family "
+                    f"{self.config.getini('junit_family')!r} allows none in a <testcase> "
+                    "(set junit_family = xunit1 to get them; report.json has every figure)",
+                )
+            )
         self.report = self._build_report()
         failed = self.report["summary"]["verdict"] == "fail"
         self._write_outputs()

@@ -31,14 +31,30 @@ def atomic_write(path: str, text: str) -> None:
 
 
 def report_json(report: Mapping[str, Any]) -> str:
-    """The record as report.json holds it (a NaN or infinity raises ValueError: not JSON)."""
-    return json.dumps(report, indent=2, allow_nan=False) + "\n"
+    """The record as report.json holds it (a NaN or infinity raises ValueError: not JSON).
+
+    One line per top-level key and per item of a top-level list (a result with its raw
+    samples, a cost estimate, a comparison): still readable and diffable, and written by
+    json's C encoder, which an indented dump cannot use (3x slower for a 20 MB record).
+    """
+
+    def dump(value: Any) -> str:
+        return json.dumps(value, allow_nan=False, ensure_ascii=False)
+
+    lines = []
+    for key, value in report.items():
+        if isinstance(value, list) and value:
+            items = ",\n    ".join(dump(item) for item in value)
+            lines.append(f"  {dump(key)}: [\n    {items}\n  ]")
+        else:
+            lines.append(f"  {dump(key)}: {dump(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def write_reports(report: dict[str, Any], directory: str, *, html: bool = True) -> list[str]:
-    """Write report.json, report.md and, when the html extra is installed, report.html;
-    return the paths written. Without the extra the HTML is skipped: a test run must not fail
-    for want of an optional page (`pytest-mlperf report --html` says how to get it)."""
+    """Write report.json, report.md and, when jinja2 is importable, report.html; return the
+    paths written. Without jinja2 the HTML is skipped: a test run must not fail for want of
+    one page (`pytest-mlperf report --html` says how to get it)."""
     written = []
     renderers: list[tuple[str, Callable[[dict[str, Any]], str]]] = [
         ("report.json", report_json),

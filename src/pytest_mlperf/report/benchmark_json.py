@@ -236,15 +236,20 @@ def to_pytest_benchmark_json(
     for entry in entries:
         name, param = _split_nodeid(entry["nodeid"])
         fullname = entry["nodeid"]
+        # a sweep is a parametrization by model and batch size: its params, as pytest's would
+        # be, let `pytest-benchmark compare --group-by=param:batch_size` group every benchmark
+        params = {"model": entry["name"], "batch_size": entry["batch_size"]}
         if per_node[fullname] > 1:
             suffix = f"::{entry['name']}[batch_size={entry['batch_size']}]"
             name, fullname = name + suffix, fullname + suffix
+            ids = (param, entry["name"], str(entry["batch_size"]))
+            param = "-".join(part for part in ids if part)
         benchmarks.append(
             {
                 "group": None,
                 "name": name,
                 "fullname": fullname,
-                "params": None,
+                "params": params,
                 "param": param,
                 "extra_info": _extra_info(report, entry),
                 "options": {

@@ -24,9 +24,6 @@ COLUMNS = (
     "drift",
     "verdict",
 )
-# report.md leaves the drift out: the table must fit a pull-request comment; its head line
-# gives the run's stability instead
-MARKDOWN_COLUMNS = tuple(c for c in COLUMNS if c != "drift")
 
 
 def result_verdict(entry: dict[str, Any]) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..numbers import fmt
+from ..numbers import fmt, p_value
 from .escape import escape_md
 
 COLUMNS = ("test", "batch", "metric", "baseline", "current", "change [CI]", "p", "verdict")
@@ -56,7 +56,7 @@ def comparison_rows(comparisons: Sequence[Mapping[str, Any]]) -> list[list[str]]
                 "-" if c.get("baseline") is None else f"{fmt(c['baseline'])} {unit}",
                 "-" if c.get("current") is None else f"{fmt(c['current'])} {unit}",
                 _change(c),
-                "-" if p is None else f"{p:.2g}",
+                "-" if p is None else p_value(p),
                 _verdict(c),
             ]
         )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..numbers import fmt
 from .common import text_table
 from .escape import escape_md
 
@@ -23,7 +24,7 @@ def usd(value: float | None) -> str:
 def _ms(value: float | None) -> str:
     if value is None:
         return "-"
-    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
+    return fmt(value, 3)
 
 
 def _limit(value: float | None) -> str:
@@ -92,9 +93,7 @@ def unit_price(value: float) -> str:
 def _quantity(value: float) -> str:
     if value == 0:
         return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.4g}"
+    return fmt(value)
 
 
 def total_line(costs: Sequence[Mapping[str, Any]]) -> str | None:
@@ -192,8 +191,12 @@ def _md_row(cells: Sequence[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def cost_markdown(costs: Sequence[Mapping[str, Any]]) -> str:
-    """The cost section of report.md: one table per benchmark, details folded away."""
+def cost_markdown(costs: Sequence[Mapping[str, Any]], max_chars: int | None = None) -> str:
+    """The cost section of report.md: one table per benchmark, details folded away.
+
+    With `max_chars`, entries stop once the text is longer: a section that long is never
+    shown whole, and a thousand benchmarks' tables would take a second to write.
+    """
     if not costs:
         return ""
     first = costs[0]
@@ -210,8 +213,13 @@ def cost_markdown(costs: Sequence[Mapping[str, Any]]) -> str:
     total = total_line(costs)
     if total:
         lines += [f"**{escape_md(total[0].upper() + total[1:])}**", ""]
+    size = 0
     for entry in costs:
-        lines += _entry_markdown(entry)
+        if max_chars is not None and size > max_chars:
+            break
+        added = _entry_markdown(entry)
+        size += sum(len(line) + 1 for line in added)
+        lines += added
     return "\n".join(lines)
 
 

@@ -17,7 +17,6 @@ from typing import Any
 from ..numbers import fmt as num
 from .common import (
     FLAGGED,
-    MARKDOWN_COLUMNS,
     checks_with,
     comparison_line,
     is_regression,
@@ -115,12 +114,34 @@ def _listed(title: str, items: list[str], what: str) -> _Part:
     return _Part([lines], items=items, head=head, more=more, what=what)
 
 
+# A PR comment's column is about 850 px wide: the verdict and the p95 come first so that they
+# show without scrolling sideways; the wide interval and the model's name come last.
+MD_ORDER = (9, 0, 5, 4, 7, 2, 3, 6, 8, 1)  # indices into COLUMNS / `row`
+MD_COLUMNS = (
+    *("verdict", "test", "p95 ms", "p50 ms", "rows/s", "batch", "calls", "p95 CI", "p99 ms"),
+    *("MB", "model"),
+)
+CHECKS_TITLE = "Every check (figures when its verdict was reached)"
+TABLE_NOTE = (
+    "*Figures over all timed calls; each check quotes its figure and call count when its "
+    "verdict was reached.*"
+)
+
+
+def _md_row(entry: dict[str, Any]) -> list[str]:
+    """`row`'s cells in `MD_ORDER`, the p95 split from its interval."""
+    cells = row(entry, drift=False)  # the head line gives the run's stability instead
+    p95, _, ci = cells[5].partition(" ")
+    cells = [cells[i] for i in MD_ORDER]
+    return [*cells[:2], p95, *cells[3:7], ci, *cells[7:]]
+
+
 def _results_part(results: list[dict[str, Any]]) -> _Part:
     """The compact table; clipped, it keeps the results that failed or are undecided first."""
-    rows = [row(e, drift=False) for e in results]
-    full = _table(MARKDOWN_COLUMNS, rows, right_from=2)
-    urgent_first = sorted(rows, key=lambda r: r[-1] not in ("FAIL", "INCONCLUSIVE"))
-    items = _table(MARKDOWN_COLUMNS, urgent_first, right_from=2)[2:]
+    rows = [_md_row(e) for e in results]
+    full = [*_table(MD_COLUMNS, rows, right_from=2), "", TABLE_NOTE]
+    urgent_first = sorted(rows, key=lambda r: r[0] not in ("FAIL", "INCONCLUSIVE"))
+    items = _table(MD_COLUMNS, urgent_first, right_from=2)[2:]
 
     def more(n: int) -> list[str]:
         return ["", f"*… and {n:,} more results in report.json and report.html*"] if n else []
@@ -150,7 +171,7 @@ def _comparisons_part(comparisons: list[dict[str, Any]]) -> _Part:
     return _Part(forms, ["unchanged comparisons", "the comparison table"])
 
 
-def _costs_part(costs: list[dict[str, Any]]) -> _Part:
+def _costs_part(costs: list[dict[str, Any]], limit: int) -> _Part:
     total = total_line(costs)
     title = "Monthly cost estimates" + (f": {total}" if total else "")
     rows = [
@@ -163,7 +184,8 @@ def _costs_part(costs: list[dict[str, Any]]) -> _Part:
         for c in costs
     ]
     compact = _table(("benchmark", "batch", "recommended tier", "monthly"), rows, right_from=1)
-    forms = [_folded(title, [cost_markdown(costs)]), _folded(title, compact), []]
+    full = cost_markdown(costs, max_chars=limit)  # longer than the whole page: cut anyway
+    forms = [_folded(title, [full]), _folded(title, compact), []]
     return _Part(forms, ["cost tables per tier", "the cost summary"])
 
 
@@ -205,7 +227,7 @@ def _environment(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
-def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
+def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
     """Every part of the page in page order."""
     summary = report["summary"]
     icon = "✅" if summary["verdict"] == "pass" else "❌"
@@ -253,9 +275,9 @@ def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
             "Warnings", [f"- {escape_md(w)}" for w in report.get("warnings") or []], "warnings"
         ),
         "results": _results_part(list(report["results"])),
-        "checks": _Part([_folded("Every check", _check_lines(report)), []], ["every check"]),
+        "checks": _Part([_folded(CHECKS_TITLE, _check_lines(report)), []], ["every check"]),
         "comparisons": _Part([[]]) if not comparisons else _comparisons_part(comparisons),
-        "costs": _Part([[]]) if not report.get("costs") else _costs_part(report["costs"]),
+        "costs": _Part([[]]) if not report.get("costs") else _costs_part(report["costs"], limit),
         "sweeps": _Part([[]]) if not report.get("sweeps") else _sweeps_part(report["sweeps"]),
         "recommendations": _Part(
             [_folded("Recommendations", recommendations), []], ["recommendations"]
@@ -302,7 +324,7 @@ def _note(left_out: list[str]) -> list[str]:
 
 def render_markdown(report: Mapping[str, Any], *, limit: int = LIMIT) -> str:
     """The report record as Markdown of at most `limit` UTF-8 bytes."""
-    parts = _parts(report)
+    parts = _parts(report, limit)
     if sum(p.size for p in parts.values()) <= limit:
         return "\n".join(line for p in parts.values() for line in p.lines)
     left_out = _shorten(parts, limit)
