@@ -85,9 +85,8 @@ X = np.zeros((64, 2))
 
 def run_once(samples_ms: np.ndarray, limits: list[Limit], **options: Any) -> Any:
     clock = FakeClock()
-    bench = Benchmarker(
-        warmup=0, warmup_time=0, max_time=1e6, measure_memory=False, clock=clock, **options
-    )
+    settings: dict[str, Any] = {"warmup": 0, "warmup_time": 0, "max_time": 1e6, **options}
+    bench = Benchmarker(measure_memory=False, clock=clock, **settings)
     return bench.benchmark(Replay(clock, samples_ms), X, limits=limits)
 
 
@@ -256,3 +255,11 @@ def test_stability_figures_reach_the_result_and_its_record() -> None:
     assert record["run_spread"] >= 0.15
     assert "speed drift" in str(result)
     assert measure(np.array([]), 0.15).run_spread == 0.15
+
+
+def test_a_time_cap_too_short_for_any_verdict_says_what_it_needs() -> None:
+    """50 ms calls and a 1 s cap: 21 calls, and a p95 PASS needs 100 of them (5 s)."""
+    check = run_once(np.full(500, 50.0), [Limit("p95", 1000.0)], max_time=1.0).checks[0]
+    assert check.verdict == "inconclusive"
+    assert "a PASS needs at least 100 calls, about 5 s of calls here" in check.message
+    assert "--mlperf-max-time=6" in check.message

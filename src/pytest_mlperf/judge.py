@@ -7,6 +7,7 @@ quote the figures at the moment of the verdict, so they never contradict it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -221,8 +222,8 @@ class Judge:
         if verdict is stats.Verdict.INCONCLUSIVE and n < fewest:
             message = (
                 f"{figure}: no verdict on {bound} after only {n} calls (stopped by "
-                f"{stop_reason or 'the sample cap'}); a PASS needs at least {fewest} calls "
-                f"{context}"
+                f"{stop_reason or 'the sample cap'}); a PASS needs at least {fewest} calls"
+                f"{_time_needed(fewest, samples_ms[:n], stop_reason)} {context}"
             )
         elif verdict is stats.Verdict.INCONCLUSIVE and self._unsteady(lim, samples_ms[:n]):
             steadiness = stability.measure(samples_ms[:n], self.run_spread_floor)
@@ -257,6 +258,14 @@ class Judge:
         op = "<=" if good else ">"
         message = f"memory {fmt(memory_mb)} MB {op} limit {lim.value:g} MB {context}"
         return Check("memory", lim.value, memory_mb, "pass" if good else "fail", message)
+
+
+def _time_needed(calls: int, samples_ms: np.ndarray, stop_reason: str) -> str:
+    """', about 3.2 s of calls: --mlperf-max-time=4 or more' when the time cap stopped it."""
+    if stop_reason != "max_time" or len(samples_ms) == 0:
+        return ""
+    seconds = calls * float(np.mean(samples_ms)) / 1000.0
+    return f", about {seconds:.2g} s of calls here: --mlperf-max-time={math.ceil(seconds * 1.2)}"
 
 
 def mean_interval(samples_ms: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
