@@ -263,3 +263,21 @@ def test_a_time_cap_too_short_for_any_verdict_says_what_it_needs() -> None:
     assert check.verdict == "inconclusive"
     assert "a PASS needs at least 100 calls, about 5 s of calls here" in check.message
     assert "--mlperf-max-time=6" in check.message
+
+
+@pytest.mark.parametrize("metric", ["mean", "throughput"])
+def test_mean_and_throughput_limits_allow_for_the_run_spread(metric: str) -> None:
+    """A steady model 20% inside its mean (or throughput) limit: decided for one run's window
+    alone, INCONCLUSIVE once the run spread is allowed for."""
+    x = np.random.default_rng(11).lognormal(np.log(4.0), 0.2, 2000)
+    mean_ms = float(x.mean())
+    limit = (
+        Limit("mean", mean_ms * 1.2)
+        if metric == "mean"
+        else Limit("throughput", 1000 / mean_ms / 1.2)
+    )
+    assert run_once(x, [limit], run_spread=0.0).checks[0].verdict == "pass"
+    check = run_once(x, [limit], run_spread=0.15).checks[0]
+    assert check.verdict == "inconclusive"
+    lo, hi = check.ci  # the printed interval holds the limit, so it agrees with the verdict
+    assert lo is not None and hi is not None and lo <= limit.value <= hi

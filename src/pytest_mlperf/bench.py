@@ -468,7 +468,7 @@ def summarize(
         m: stability.percentile_interval(samples_ms, q, confidence, run_spread)
         for m, q in PERCENTILES.items()
     }
-    ci["mean"] = mean_interval(samples_ms, confidence)
+    ci["mean"] = mean_interval(samples_ms, confidence, run_spread)
     return BenchmarkResult(
         model_name=model_name,
         batch_size=batch_size,

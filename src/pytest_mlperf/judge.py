@@ -120,7 +120,23 @@ class Judge:
         blocks = stats.block_means(samples_ms, MEAN_BLOCK)
         if len(blocks) < MEAN_MIN_BLOCKS:
             return None
-        return stats.mean_decide(blocks, self._mean_limit_ms(limit), self.mean_alpha)
+        # block means absorb clustering; the run spread widens them as it does percentiles
+        self._measure_drift(samples_ms)
+        mean = float(blocks.mean())
+        lower, upper = stats.mean_bounds(blocks, self.mean_alpha)
+        upper = stability.widen(mean, upper, self.run_spread, self.z_run, up=True)
+        lower = stability.widen(mean, lower, self.run_spread, self.z_run, up=False)
+        limit_ms = self._mean_limit_ms(limit)
+        if upper is not None and upper < limit_ms:
+            return stats.Verdict.PASS
+        if lower is not None and lower > limit_ms:
+            return stats.Verdict.FAIL
+        return None
+
+    def _measure_drift(self, samples_ms: np.ndarray) -> None:
+        """The largest drift seen so far: a look where it happens to dip never decides alone."""
+        self.drift = max(self.drift, stability.speed_drift(samples_ms))
+        self.run_spread = stability.combined_spread(self.run_spread_floor, self.drift)
 
     def bounds(self, limit: Limit, samples_ms: np.ndarray) -> tuple[float | None, float | None]:
         """The sequential test's bounds of the limit's percentile at this look.
@@ -133,9 +149,7 @@ class Judge:
         assert limit.quantile is not None
         n = len(samples_ms)
         ordered = np.sort(samples_ms)
-        # the largest drift seen so far: a look where it happens to dip never decides alone
-        self.drift = max(self.drift, stability.speed_drift(samples_ms))
-        self.run_spread = stability.combined_spread(self.run_spread_floor, self.drift)
+        self._measure_drift(samples_ms)
         pass_max_k, fail_min_k = self.designs[limit.metric].bounds(n)
         clustering = stability.design_effect(samples_ms, stats.percentile(ordered, limit.quantile))
         return stability.bounds_from_counts(
@@ -205,7 +219,7 @@ class Judge:
             )
             what, unit = f"{lim.metric} latency", "ms"
         else:
-            lo, hi = mean_interval(samples_ms[:n], self.confidence)
+            lo, hi = mean_interval(samples_ms[:n], self.confidence, self.run_spread)
             value = float(seen.mean())
             ci = (lo, hi)
             what, unit = "mean latency", "ms"
@@ -268,8 +282,11 @@ def _time_needed(calls: int, samples_ms: np.ndarray, stop_reason: str) -> str:
     return f", about {seconds:.2g} s of calls here: --mlperf-max-time={math.ceil(seconds * 1.2)}"
 
 
-def mean_interval(samples_ms: np.ndarray, confidence: float) -> tuple[float | None, float | None]:
-    """Two-sided interval of the mean from block means, never below 0 ms.
+def mean_interval(
+    samples_ms: np.ndarray, confidence: float, run_spread: float = 0.0
+) -> tuple[float | None, float | None]:
+    """Two-sided interval of the mean from block means, widened by ``run_spread`` in log
+    space (stability.py), never below 0 ms.
 
     None with fewer than the blocks a mean verdict needs: two blocks leave one degree of
     freedom (t = 12.7 at 95%), whose interval says nothing and often reaches below zero.
@@ -278,7 +295,13 @@ def mean_interval(samples_ms: np.ndarray, confidence: float) -> tuple[float | No
     if len(blocks) < MEAN_MIN_BLOCKS:
         return None, None
     lo, hi = stats.mean_ci(blocks, confidence)
-    return max(lo, 0.0), hi
+    mean = float(blocks.mean())
+    z = float(norm.ppf(0.5 + confidence / 2.0))
+    lo = max(lo, 0.0)
+    return (
+        stability.widen(mean, lo, run_spread, z, up=False),
+        stability.widen(mean, hi, run_spread, z, up=True),
+    )
 
 
 # what the reports print in place of a mean (or throughput) interval `mean_interval` left open

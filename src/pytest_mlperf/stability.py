@@ -137,11 +137,14 @@ def _effective_count(k: int, n: int, q: float, d: float, *, upward: bool) -> int
     return math.ceil(moved - 1e-9) if upward else math.floor(moved + 1e-9)
 
 
-def _widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -> float | None:
-    """Combine a sampling bound and the run spread ``z*sd`` in quadrature, in log space."""
+def widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -> float | None:
+    """Combine a sampling bound and the run spread ``z*sd`` in quadrature, in log space.
+
+    A lower bound at or below zero stays where it is: the log scale has no room for it.
+    """
     if bound is None:
         return None
-    if sd <= 0.0:
+    if sd <= 0.0 or (not up and bound <= 0.0):
         return bound
     est = max(estimate, TIMER_FLOOR_MS)
     half = abs(math.log(max(bound, TIMER_FLOOR_MS) / est))
@@ -174,8 +177,8 @@ def bounds_from_counts(
     upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
     lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
     return (
-        _widen(estimate, lower, run_spread, z, up=False),
-        _widen(estimate, upper, run_spread, z, up=True),
+        widen(estimate, lower, run_spread, z, up=False),
+        widen(estimate, upper, run_spread, z, up=True),
     )
 
 

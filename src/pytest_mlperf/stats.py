@@ -28,6 +28,7 @@ __all__ = [
     "block_view",
     "expected_calls_to_verdict",
     "holm_adjust",
+    "mean_bounds",
     "mean_ci",
     "mean_decide",
     "min_samples_for_upper_bound",
@@ -181,6 +182,14 @@ def block_means(samples: npt.ArrayLike, block: int) -> FloatArray:
     return means
 
 
+def mean_bounds(samples: npt.ArrayLike, alpha: float) -> tuple[float, float]:
+    """One-sided ``1 - alpha`` lower and upper t-bounds of the mean (at least 2 samples)."""
+    _check_unit("alpha", alpha)
+    mean, se, n = _mean_and_se(samples)
+    half = float(t.ppf(1.0 - alpha, n - 1)) * se
+    return mean - half, mean + half
+
+
 def mean_decide(samples: npt.ArrayLike, limit: float, alpha: float) -> Verdict | None:
     """Mean-limit verdict: PASS if the one-sided ``1 - alpha`` upper t-bound is below ``limit``.
 
@@ -191,6 +200,12 @@ def mean_decide(samples: npt.ArrayLike, limit: float, alpha: float) -> Verdict |
     _check_unit("alpha", alpha)
     if np.asarray(samples).size < 2:
         return None
+    lower, upper = mean_bounds(samples, alpha)
+    if upper < limit:
+        return Verdict.PASS
+    if lower > limit:
+        return Verdict.FAIL
+    return None
     mean, se, n = _mean_and_se(samples)
     half = float(t.ppf(1.0 - alpha, n - 1)) * se
     if mean + half < limit:
