@@ -18,6 +18,8 @@ from hypothesis import strategies as st
 from pytest_mlperf import Benchmarker, Limit, stats
 from pytest_mlperf.stability import (
     bounds_from_counts,
+    contention_factor,
+    cpu_share,
     design_effect,
     measure,
     percentile_interval,
@@ -251,7 +253,7 @@ def test_stability_figures_reach_the_result_and_its_record() -> None:
     result = run_once(shared_machine_stream(rng, 400, drift_sd=0.05), [])
     assert result.stability is not None
     record = result.to_record()["stability"]
-    assert set(record) == {"speed_drift", "clustering", "run_spread", "windows"}
+    assert set(record) == {"speed_drift", "clustering", "run_spread", "windows", "cpu_share"}
     assert record["run_spread"] >= 0.15
     assert "speed drift" in str(result)
     assert measure(np.array([]), 0.15).run_spread == 0.15
@@ -281,3 +283,40 @@ def test_mean_and_throughput_limits_allow_for_the_run_spread(metric: str) -> Non
     assert check.verdict == "inconclusive"
     lo, hi = check.ci  # the printed interval holds the limit, so it agrees with the verdict
     assert lo is not None and hi is not None and lo <= limit.value <= hi
+
+
+def test_cpu_share_counts_only_windows_where_the_scheduler_took_the_cpu() -> None:
+    ms = 1_000_000
+    # (process CPU ns, wall ns, involuntary switches): 4 windows of 10 ms wall each
+    stamps = [(0, 0, 0), (5 * ms, 10 * ms, 3), (10 * ms, 20 * ms, 6), (10 * ms, 30 * ms, 6)]
+    stamps.append((20 * ms, 40 * ms, 6))
+    # preempted windows held the CPU half the time; the third waited on its own (no switch)
+    assert cpu_share(stamps) == 0.75  # the median of [0.5, 0.5, 1.0, 1.0]
+    assert cpu_share(stamps[:1]) is None
+    two_threads = [(0, 0, 0), (20 * ms, 10 * ms, 1)]  # two BLAS threads: more CPU than wall
+    assert cpu_share(two_threads) == 1.0
+
+
+def test_contention_lowers_only_the_lower_bounds() -> None:
+    assert contention_factor(None) == 1.0 == contention_factor(1.0) == contention_factor(0.95)
+    assert contention_factor(0.5) < contention_factor(0.8) < 1.0
+    assert contention_factor(0.7) == pytest.approx((0.7 / 0.95) ** 3)
+    x = np.random.default_rng(12).lognormal(0, 0.3, 500)
+    ordered = np.sort(x)
+    design = stats.sequential_design(0.95, 0.95)
+    pass_max_k, fail_min_k = design.bounds(500)
+    clean = bounds_from_counts(ordered, 0.95, pass_max_k, fail_min_k, 1.0, 0.15, 1.96)
+    contended = bounds_from_counts(
+        ordered, 0.95, pass_max_k, fail_min_k, 1.0, 0.15, 1.96, contention_factor(0.7)
+    )
+    assert clean[0] is not None and contended[0] is not None
+    assert contended[0] == pytest.approx(clean[0] * (0.7 / 0.95) ** 3)
+    assert contended[1] == clean[1]  # a contended run's figures are never too low
+
+
+def test_a_real_run_records_its_cpu_share() -> None:
+    """Without a test clock the loop reads the CPU clocks between windows."""
+    result = Benchmarker(measure_memory=False, samples=200).benchmark(lambda b: sum(range(200)), X)
+    assert result.stability is not None and result.stability.cpu_share is not None
+    assert 0.0 < result.stability.cpu_share <= 1.0
+    assert result.to_record()["stability"]["cpu_share"] == result.stability.cpu_share

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,6 +26,12 @@ from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb, resident_mb
 from .numbers import fmt
 from .results import BenchmarkResult
+
+resource: ModuleType | None
+try:  # POSIX only: counts the times the scheduler took the CPU away (contention)
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
 
 LATENCY_METRICS = (*PERCENTILES, "mean")
 DEFAULT_SAMPLES = 400  # timed calls when a measurement has no latency or throughput limit
@@ -174,6 +181,23 @@ def quiet_interpreter(disable_gc: bool) -> Iterator[None]:
 
 
 @dataclass
+class _CpuStamps:
+    """Process CPU time, wall time and involuntary context switches at window boundaries;
+    off when a test supplies its own clock (CPU time then means nothing against it)."""
+
+    enabled: bool
+    stamps: list[tuple[int, int, int]] = field(default_factory=list)
+
+    def take(self) -> None:
+        if self.enabled:
+            switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw if resource else 0
+            self.stamps.append((time.process_time_ns(), time.perf_counter_ns(), switches))
+
+    def share(self) -> float | None:
+        return stability.cpu_share(self.stamps)
+
+
+@dataclass
 class Benchmarker:
     """Measures the latency, throughput and memory of one model call on batches of rows.
 
@@ -227,13 +251,23 @@ class Benchmarker:
         samples_ns, stop_reason = self._timed_loop(target, batches, judge)
         samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
         judge.update(samples_ms, final=True)
-        steadiness = stability.measure(samples_ms, self.run_spread, judge.drift)
+        steadiness = stability.measure(samples_ms, self.run_spread, judge.drift, judge.cpu_share)
         judge.run_spread = steadiness.run_spread
+        judge.lower_factor = min(
+            judge.lower_factor, stability.contention_factor(steadiness.cpu_share)
+        )
         memory_mb, memory_method = (
             self._memory(target, batches[0]) if self.measure_memory else (None, "")
         )
         label = target.name
-        result = summarize(samples_ms, label, batch_size, self.confidence, steadiness.run_spread)
+        result = summarize(
+            samples_ms,
+            label,
+            batch_size,
+            self.confidence,
+            steadiness.run_spread,
+            judge.lower_factor,
+        )
         result.stability = steadiness
         result.memory_mb, result.memory_method = memory_mb, memory_method
         result.rss_mb = resident_mb() if self.measure_memory else None
@@ -263,21 +297,26 @@ class Benchmarker:
     def _timed_loop(
         self, target: _Target, batches: list[Any], judge: Judge
     ) -> tuple[list[int], str]:
+        """Time calls until the verdicts, the sample cap or the time cap; between windows of
+        calls (never inside one) read the CPU clocks for :func:`stability.cpu_share`."""
         cap = judge.n_max if judge.has_time_limits else self.samples
         if self.max_samples is not None:
             cap = min(cap, self.max_samples)
-        looks = [n for n in judge.looks if n < cap] + [cap]
+        looks = {n for n in judge.looks if n < cap} if judge.has_time_limits else set()
+        marks = sorted(looks | set(range(stability.WINDOW, cap, stability.WINDOW)) | {cap})
         samples: list[int] = []
         append = samples.append
         clock = self.clock
         fn = target.fn
         count = len(batches)
+        stamps = _CpuStamps(enabled=clock is time.perf_counter_ns)
         with quiet_interpreter(self.disable_gc):
             deadline = clock() + int(self.max_time * 1e9)  # after gc.collect(), not before
-            for look in looks:
+            stamps.take()
+            for mark in marks:
                 i = len(samples)
                 try:
-                    while i < look:
+                    while i < mark:
                         batch = batches[i % count]
                         t0 = clock()
                         fn(batch)
@@ -288,10 +327,11 @@ class Benchmarker:
                             break
                 except Exception as exc:
                     raise _call_error(target, exc, "the timed loop") from exc
-                if i < look:
+                stamps.take()
+                judge.cpu_share = stamps.share()
+                if i < mark:
                     return samples, "max_time"
-                at_look = judge.has_time_limits and look < cap
-                if at_look and judge.update(np.asarray(samples, dtype=np.float64) / 1e6):
+                if mark in looks and judge.update(np.asarray(samples, dtype=np.float64) / 1e6):
                     return samples, "verdicts reached"
         return samples, "sample cap" if judge.has_time_limits else "fixed budget"
 
@@ -454,21 +494,23 @@ def summarize(
     batch_size: int,
     confidence: float,
     run_spread: float = 0.0,
+    lower_factor: float = 1.0,
 ) -> BenchmarkResult:
     """Percentiles (nearest rank) and their intervals, mean, std and throughput.
 
     Percentile intervals are the order-statistic ones widened for clustered calls and
-    ``run_spread`` (stability.py); with ``run_spread=0`` and independent calls, exact.
+    ``run_spread``, their lower ends lowered by ``lower_factor`` for contention (stability.py);
+    with ``run_spread=0``, independent calls and no contention, exact.
     """
     ordered = np.sort(samples_ms)
     n = len(ordered)
     mean = float(ordered.mean())
     pct = {m: stats.percentile(ordered, q) for m, q in PERCENTILES.items()}
     ci: dict[str, tuple[float | None, float | None]] = {
-        m: stability.percentile_interval(samples_ms, q, confidence, run_spread)
+        m: stability.percentile_interval(samples_ms, q, confidence, run_spread, lower_factor)
         for m, q in PERCENTILES.items()
     }
-    ci["mean"] = mean_interval(samples_ms, confidence, run_spread)
+    ci["mean"] = mean_interval(samples_ms, confidence, run_spread, lower_factor)
     return BenchmarkResult(
         model_name=model_name,
         batch_size=batch_size,

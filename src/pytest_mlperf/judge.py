@@ -59,7 +59,9 @@ class Judge:
         self.confidence = confidence
         self.run_spread_floor = run_spread
         self.drift = 0.0
-        self.run_spread = run_spread  # the floor and the speed drift measured so far
+        self.cpu_share: float | None = None  # set by the timed loop between windows
+        self.run_spread = run_spread  # the floor and the drift seen so far
+        self.lower_factor = 1.0  # the most contention seen so far lowers the lower bounds
         # two-sided, as the reported interval, so a verdict never contradicts its printed CI
         self.z_run = float(norm.ppf(0.5 + confidence / 2.0))
         self.memory_limits = [lim for lim in limits if lim.metric == "memory"]
@@ -126,6 +128,7 @@ class Judge:
         lower, upper = stats.mean_bounds(blocks, self.mean_alpha)
         upper = stability.widen(mean, upper, self.run_spread, self.z_run, up=True)
         lower = stability.widen(mean, lower, self.run_spread, self.z_run, up=False)
+        lower = None if lower is None else lower * self.lower_factor
         limit_ms = self._mean_limit_ms(limit)
         if upper is not None and upper < limit_ms:
             return stats.Verdict.PASS
@@ -137,6 +140,7 @@ class Judge:
         """The largest drift seen so far: a look where it happens to dip never decides alone."""
         self.drift = max(self.drift, stability.speed_drift(samples_ms))
         self.run_spread = stability.combined_spread(self.run_spread_floor, self.drift)
+        self.lower_factor = min(self.lower_factor, stability.contention_factor(self.cpu_share))
 
     def bounds(self, limit: Limit, samples_ms: np.ndarray) -> tuple[float | None, float | None]:
         """The sequential test's bounds of the limit's percentile at this look.
@@ -160,6 +164,7 @@ class Judge:
             clustering,
             self.run_spread,
             self.z_run,
+            self.lower_factor,
         )
 
     def _unsteady(self, limit: Limit, samples_ms: np.ndarray) -> bool:
@@ -215,11 +220,13 @@ class Judge:
         if lim.quantile is not None:
             value = stats.percentile(seen, lim.quantile)
             ci = stability.percentile_interval(
-                samples_ms[:n], lim.quantile, self.confidence, self.run_spread
+                samples_ms[:n], lim.quantile, self.confidence, self.run_spread, self.lower_factor
             )
             what, unit = f"{lim.metric} latency", "ms"
         else:
-            lo, hi = mean_interval(samples_ms[:n], self.confidence, self.run_spread)
+            lo, hi = mean_interval(
+                samples_ms[:n], self.confidence, self.run_spread, self.lower_factor
+            )
             value = float(seen.mean())
             ci = (lo, hi)
             what, unit = "mean latency", "ms"
@@ -283,10 +290,14 @@ def _time_needed(calls: int, samples_ms: np.ndarray, stop_reason: str) -> str:
 
 
 def mean_interval(
-    samples_ms: np.ndarray, confidence: float, run_spread: float = 0.0
+    samples_ms: np.ndarray,
+    confidence: float,
+    run_spread: float = 0.0,
+    lower_factor: float = 1.0,
 ) -> tuple[float | None, float | None]:
     """Two-sided interval of the mean from block means, widened by ``run_spread`` in log
-    space (stability.py), never below 0 ms.
+    space and its lower end lowered by ``lower_factor`` (contention; stability.py), never
+    below 0 ms.
 
     None with fewer than the blocks a mean verdict needs: two blocks leave one degree of
     freedom (t = 12.7 at 95%), whose interval says nothing and often reaches below zero.
@@ -298,8 +309,9 @@ def mean_interval(
     mean = float(blocks.mean())
     z = float(norm.ppf(0.5 + confidence / 2.0))
     lo = max(lo, 0.0)
+    low = stability.widen(mean, lo, run_spread, z, up=False)
     return (
-        stability.widen(mean, lo, run_spread, z, up=False),
+        None if low is None else low * lower_factor,
         stability.widen(mean, hi, run_spread, z, up=True),
     )
 

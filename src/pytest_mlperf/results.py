@@ -54,12 +54,15 @@ class Stability:
     run_spread: the log-sd between runs that the intervals were widened by (the stated floor
         and ``speed_drift`` added as variances).
     windows: the number of windows the figures come from.
+    cpu_share: the median share of wall time the process held a CPU in windows where the
+        scheduler preempted it (1: uncontended); None when a test supplied its own clock.
     """
 
     speed_drift: float = 0.0
     clustering: float = 1.0
     run_spread: float = 0.0
     windows: int = 0
+    cpu_share: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -73,12 +76,14 @@ class Stability:
             clustering=float(data.get("clustering", 1.0)),
             run_spread=float(data.get("run_spread", 0.0)),
             windows=int(data.get("windows", 0)),
+            cpu_share=None if data.get("cpu_share") is None else float(data["cpu_share"]),
         )
 
     @property
     def summary(self) -> str:
         """One phrase for messages: 'speed drift 3.1%, clustering x2.4'."""
-        return f"speed drift {self.speed_drift:.1%}, clustering x{self.clustering:.1f}"
+        share = "" if self.cpu_share is None else f", CPU share {self.cpu_share:.0%}"
+        return f"speed drift {self.speed_drift:.1%}, clustering x{self.clustering:.1f}{share}"
 
 
 @dataclass
@@ -268,14 +273,16 @@ def build_report(
     return report
 
 
-def run_stability(entries: list[dict[str, Any]]) -> dict[str, float] | None:
-    """The run's stability: median and largest speed drift, largest clustering, and the
-    largest run spread the intervals allowed for (None when no result carries figures)."""
+def run_stability(entries: list[dict[str, Any]]) -> dict[str, float | None] | None:
+    """The run's stability: median and largest speed drift, largest clustering, smallest CPU
+    share, and the largest run spread the intervals allowed for (None without figures)."""
     figures = [e["stability"] for e in entries if e.get("stability")]
     if not figures:
         return None
     drifts = sorted(float(f["speed_drift"]) for f in figures)
+    shares = [float(f["cpu_share"]) for f in figures if f.get("cpu_share") is not None]
     return {
+        "cpu_share_min": min(shares) if shares else None,
         "speed_drift_median": drifts[(len(drifts) - 1) // 2],
         "speed_drift_max": drifts[-1],
         "clustering_max": max(float(f["clustering"]) for f in figures),

@@ -23,6 +23,7 @@ where their assumptions hold.
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 
 import numpy as np
@@ -38,6 +39,8 @@ MIN_CALLS = 5 * WINDOW  # no percentile verdict before five windows show how ste
 DISPERSION_TEST_LEVEL = 0.10  # clustering is used once independence is rejected at this level
 TIMER_FLOOR_MS = 1e-6  # one nanosecond: estimates are floored here before taking logs
 DEFAULT_RUN_SPREAD = 0.15  # stated floor: log-sd of p95 between runs of a shared 2-core box
+CONTENTION_FREE = 0.95  # a CPU share at or above this is an uncontended run
+CONTENTION_POWER = 3.0  # a contended run's lower bounds fall as share**3: see contention_factor
 
 
 def windows_of(samples_ms: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -109,9 +112,48 @@ def combined_spread(floor: float, drift: float) -> float:
     return math.hypot(floor, drift)
 
 
-def measure(samples_ms: np.ndarray, run_spread_floor: float, drift_seen: float = 0.0) -> Stability:
+def cpu_share(stamps: list[tuple[int, int, int]]) -> float | None:
+    """The share of the wall time the process held a CPU while other processes wanted it.
+
+    ``stamps`` are ``(process CPU ns, wall ns, involuntary context switches)`` taken at each
+    window boundary. A window in which the scheduler took the CPU away (an involuntary switch)
+    counts with its CPU time over its wall time; a window without one counts as 1, so a model
+    that waits on its own (a GPU, I/O, a sleep) is not mistaken for a contended one. The median
+    over windows, at most 1 (several BLAS threads hold more than one CPU); None without windows.
+    """
+    shares = []
+    for (cpu0, wall0, preempt0), (cpu1, wall1, preempt1) in itertools.pairwise(stamps):
+        if wall1 <= wall0:
+            continue
+        preempted = preempt1 > preempt0
+        shares.append(min(1.0, (cpu1 - cpu0) / (wall1 - wall0)) if preempted else 1.0)
+    return float(np.median(shares)) if shares else None
+
+
+def contention_factor(share: float | None) -> float:
+    """What a lower bound is multiplied by when other processes competed for the CPU.
+
+    Contention only ever slows calls down, so a contended run's figures may be too high, never
+    too low: its lower bounds come down by ``(share / 0.95) ** CONTENTION_POWER`` and its
+    upper bounds stay. On a 2-core box shared by four busy processes, a BLAS-bound model's p95
+    moved x5 between runs whose share was about 0.7, a forest's x2.5; ``(0.7 / 0.95) ** 3``
+    is 1/2.5, and a run at a share of 0.5 cannot FAIL a limit within 7x of what it measured.
+    1 (no change) for an uncontended run or without a measured share.
+    """
+    if share is None or share >= CONTENTION_FREE:
+        return 1.0
+    return float((max(share, 0.01) / CONTENTION_FREE) ** CONTENTION_POWER)
+
+
+def measure(
+    samples_ms: np.ndarray,
+    run_spread_floor: float,
+    drift_seen: float = 0.0,
+    share: float | None = None,
+) -> Stability:
     """The stability figures of one measurement (the p95's clustering); ``drift_seen`` is the
-    largest drift the verdict's looks saw, so the figures match what the verdicts used."""
+    largest drift the verdict's looks saw, so the figures match what the verdicts used, and
+    ``share`` the CPU share (:func:`cpu_share`; None when a test's own clock was used)."""
     samples = np.asarray(samples_ms, dtype=np.float64)
     if samples.size == 0:
         return Stability(run_spread=run_spread_floor)
@@ -122,6 +164,7 @@ def measure(samples_ms: np.ndarray, run_spread_floor: float, drift_seen: float =
         clustering=design_effect(samples, p95),
         run_spread=combined_spread(run_spread_floor, drift),
         windows=len(samples) // window_for(len(samples)),
+        cpu_share=share,
     )
 
 
@@ -160,14 +203,16 @@ def bounds_from_counts(
     clustering: float,
     run_spread: float,
     z: float,
+    lower_factor: float = 1.0,
 ) -> tuple[float | None, float | None]:
     """``(lower, upper)`` latency bounds of the ``p`` quantile from exact count boundaries.
 
     ``pass_max_k``/``fail_min_k`` are the largest exceedance count that still proves PASS and
     the smallest that proves FAIL for ``n`` independent calls. ``upper <= limit`` is exactly
     "at most pass_max_k calls above the limit" and ``lower > limit`` is "at least fail_min_k
-    calls above it"; clustering moves both counts, the run spread widens both bounds. None
-    where no count in 0..n is enough.
+    calls above it"; clustering moves both counts, the run spread widens both bounds, and
+    ``lower_factor`` (:func:`contention_factor`) lowers the lower one. None where no count in
+    0..n is enough.
     """
     n = len(sorted_ms)
     q = 1.0 - p
@@ -176,14 +221,19 @@ def bounds_from_counts(
     k_fail = _effective_count(fail_min_k, n, q, clustering, upward=True)
     upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
     lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
+    low = widen(estimate, lower, run_spread, z, up=False)
     return (
-        widen(estimate, lower, run_spread, z, up=False),
+        None if low is None else low * lower_factor,
         widen(estimate, upper, run_spread, z, up=True),
     )
 
 
 def percentile_interval(
-    samples_ms: np.ndarray, p: float, confidence: float, run_spread: float
+    samples_ms: np.ndarray,
+    p: float,
+    confidence: float,
+    run_spread: float,
+    lower_factor: float = 1.0,
 ) -> tuple[float | None, float | None]:
     """Two-sided interval of the ``p`` quantile of calls in time order: exact ranks, widened
     by the clustering of calls above the estimate and by ``run_spread``."""
@@ -195,4 +245,6 @@ def percentile_interval(
     pass_max_k = n - upper_rank if upper_rank is not None else -1
     clustering = design_effect(samples_ms, stats.percentile(ordered, p))
     z = float(norm.ppf(0.5 + confidence / 2.0))
-    return bounds_from_counts(ordered, p, pass_max_k, fail_min_k, clustering, run_spread, z)
+    return bounds_from_counts(
+        ordered, p, pass_max_k, fail_min_k, clustering, run_spread, z, lower_factor
+    )

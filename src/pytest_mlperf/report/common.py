@@ -87,10 +87,12 @@ def stability_line(report: Mapping[str, Any]) -> str | None:
     figures = (report.get("summary") or {}).get("stability")
     if not figures:
         return None
+    share = figures.get("cpu_share_min")
+    contended = "" if share is None else f"; CPU share {share:.0%} at the lowest"
     return (
         f"machine stability: speed drift {figures['speed_drift_median']:.1%} median, "
         f"{figures['speed_drift_max']:.1%} at most; slow calls clustered up to "
-        f"x{figures['clustering_max']:.1f}; intervals allow a run spread of "
+        f"x{figures['clustering_max']:.1f}{contended}; intervals allow a run spread of "
         f"{figures['run_spread']:.0%}"
     )
 

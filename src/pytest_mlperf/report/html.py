@@ -331,6 +331,7 @@ class Page:
                     "memory": "not measured" if memory is None else f"{num(memory, 3)} MB",
                     "drift": drift_text(entry),
                     "clustering": self._clustering(entry),
+                    "cpu_share": self._cpu_share(entry),
                     "checks": [
                         self._check_row(_dict(c), entry, index) for c in _list(entry.get("checks"))
                     ],
@@ -339,6 +340,11 @@ class Page:
                 }
             )
         return rows
+
+    @staticmethod
+    def _cpu_share(entry: Mapping[str, Any]) -> str:
+        value = _number(_dict(entry.get("stability")).get("cpu_share"))
+        return "-" if value is None else f"{value:.0%}"
 
     @staticmethod
     def _clustering(entry: Mapping[str, Any]) -> str:
