@@ -18,11 +18,13 @@ import pytest
 from ..marks import Limit
 from ..numbers import fmt
 from . import keys, lazy
-from .transport import serial_lock
+from .transport import LOCK_PATH, serial_lock
 
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
     from ..ab import ABResult
     from ..bench import Benchmarker, Sweep
+    from ..load import LoadResult
+    from ..load.capacity import CapacityResult
     from ..optimize import Advice
     from ..results import BenchmarkResult
     from .manager import Manager
@@ -168,6 +170,86 @@ class ModelBench:
         self._item.stash.setdefault(keys.COMPARISONS, []).extend(comparisons)
         return result
 
+    def load(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        rps: float,
+        workers: int = 1,
+        pool: str = "threads",
+        arrival: str = "poisson",
+        duration_s: float | None = None,
+        batch_size: int = 1,
+        method: str = "predict",
+        name: str | None = None,
+        serial: bool = True,
+        **options: Any,
+    ) -> LoadResult:
+        """Offer open-loop traffic at `rps` requests/s; latency counts from each request's
+        scheduled time. The test's markers judge the result. Under xdist the run holds the
+        machine-wide measurement lock unless `serial=False`."""
+        lazy.load("load")
+        from ..load import load
+
+        s = self._manager.settings
+        options.update(
+            rps=rps, workers=workers, pool=pool, arrival=arrival, duration_s=duration_s,
+            batch_size=batch_size, method=method, name=name, max_time=s.max_time,
+        )  # fmt: skip
+        if self.disabled:  # a few requests, to check that the model runs under the pool
+            options.update(duration_s=None, max_time=0.1, rps=rps)
+            return self._guard(lambda: load(model, X, **options))
+        self._progress(f"load: {rps:g} rps, {workers} {pool} worker(s)")
+        with self._measuring(load=serial):
+            result = self._guard(
+                lambda: load(
+                    model, X, limits=self.limits, confidence=s.confidence,
+                    progress=self._progress, **options,
+                )
+            )  # fmt: skip
+        self._progress(
+            f"load: p95 {fmt(result.latency_p95)} ms, achieved {fmt(result.achieved_rps)} rps"
+            + (f", SATURATED: {result.saturation_reason}" if result.saturated else "")
+        )
+        self._record(result)
+        return result
+
+    def capacity(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        workers: int = 1,
+        pool: str = "threads",
+        p95_ms: float | None = None,
+        p99_ms: float | None = None,
+        max_rps: float | None = None,
+        serial: bool = True,
+        **options: Any,
+    ) -> CapacityResult:
+        """The highest request rate one replica holds within the latency limits (keywords, else
+        the test's latency marker); `@pytest.mark.throughput(min_rps=...)` asserts it."""
+        lazy.load("load", "load.capacity")
+        from ..load.capacity import capacity
+
+        s = self._manager.settings
+        options.update(workers=workers, pool=pool, p95_ms=p95_ms, p99_ms=p99_ms, max_rps=max_rps)
+        if self.disabled:
+            options.update(max_steps=1, step_s=0.05)
+        with self._measuring(load=serial and not self.disabled):
+            result = self._guard(
+                lambda: capacity(
+                    model, X, limits=self.limits, confidence=s.confidence,
+                    progress=self._progress, **options,
+                )
+            )  # fmt: skip
+        if self.disabled:
+            return result
+        self._progress(f"capacity: {fmt(result.max_rps)} rps ({result.stop_reason})")
+        self._record(result.report_result())
+        return result
+
     def advise(self, model: Any, X: Any, y: Any = None, **options: Any) -> Advice:
         """Try the optimizations that apply to the model and measure what each one gives."""
         lazy.load("optimize")
@@ -211,9 +293,13 @@ class ModelBench:
     def _error(self, message: str) -> None:
         self._manager.item_error(self._item, message)
 
-    def _measuring(self) -> Any:
-        """The machine-wide lock under --mlperf-serial; nothing otherwise."""
-        return serial_lock(self._manager.serial_lock_path)
+    def _measuring(self, load: bool = False) -> Any:
+        """The machine-wide lock under --mlperf-serial, and for load runs under xdist (two
+        load tests at once would measure each other); nothing otherwise."""
+        path = self._manager.serial_lock_path
+        if load and path is None and self._manager.is_worker:
+            path = LOCK_PATH
+        return serial_lock(path)
 
     def _progress(self, text: str) -> None:
         self._manager.progress(f"{self._item.nodeid}: {text}")

@@ -1,0 +1,190 @@
+"""model_bench.load and model_bench.capacity through real pytest runs: markers judge the
+result, the report records it, bad input is one clear line, and load tests never overlap under
+xdist. Limits are generous or impossible, or the traffic is several times what the model can
+serve, so no verdict depends on the machine's speed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import Suite
+
+LOAD_TESTS = """
+@pytest.mark.latency(p50_ms=GENEROUS, mean_ms=GENEROUS)
+def test_holds(model_bench):
+    result = model_bench.load(lr, X, rps=200, duration_s=0.6)
+    assert result.requests > 50 and not result.saturated
+    assert result.queue_p95 is not None and result.service_p95 is not None
+
+
+@pytest.mark.latency(p50_ms=IMPOSSIBLE)
+def test_too_slow(model_bench):
+    model_bench.load(lr, X, rps=200, duration_s=0.6, workers=2)
+
+
+@pytest.mark.latency(p95_ms=GENEROUS)
+def test_saturated(model_bench):
+    # 2 ms calls offered 2,000 requests/s on one worker: four times what it can serve
+    model_bench.load(slow, X, rps=2000, duration_s=0.3, timeout_s=0.1)
+"""
+
+
+def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) -> None:
+    suite.write(LOAD_TESTS)
+    result = suite.run("--mlperf-report=out", "-v")
+    result.assert_outcomes(passed=1, failed=2)
+    verdicts = suite.verdicts(suite.report())
+    assert verdicts["test_holds"] == [(1, "p50", "pass"), (1, "mean", "pass")]
+    assert verdicts["test_too_slow"] == [(1, "p50", "fail")]
+    assert verdicts["test_saturated"] == [(1, "p95", "fail")]
+    result.stdout.re_match_lines(
+        [
+            r"E?\s*p50 latency .* ms \[95% CI .*\] > limit 1e-06 ms \(\d+ blocks of \d+ "
+            r"requests\) \(rps=200, workers=2, pool=threads\)",
+            r"E?\s*p95 latency .* FAIL because the run was saturated \(\d+ of \d+ requests were "
+            r"dropped after waiting more than 0.1 s\) \(rps=2000, workers=1, pool=threads\)",
+        ],
+        consecutive=False,
+    )
+    entry = next(e for e in suite.report()["results"] if e["nodeid"].endswith("test_holds"))
+    load = entry["load"]
+    assert load["pool"] == "threads" and load["workers"] == 1 and load["rps"] == 200
+    assert load["saturated"] is False and load["dropped"] == 0
+    assert load["requests"] == entry["n_samples"] == len(entry["samples_ms"])
+    assert load["blas_threads"] >= 1
+    assert load["predicted"]["latency_ms"]["p95"] > 0
+    assert set(load["queue_ms"]) == {"mean", "p50", "p95", "p99", "max"}
+
+
+CAPACITY_TESTS = """
+SEARCH = dict(p95_ms=50, step_s=0.25, precision=0.5, max_steps=4)
+
+
+@pytest.mark.throughput(min_rps=1)
+def test_capacity_holds(model_bench):
+    found = model_bench.capacity(slow, X, **SEARCH)
+    assert found.max_rps > 1 and found.bracket[0] == found.max_rps
+    assert len(found.curve) >= 2
+
+
+@pytest.mark.throughput(min_rps=MANY_RPS)
+def test_capacity_too_low(model_bench):
+    model_bench.capacity(slow, X, **SEARCH)
+"""
+
+
+def test_throughput_marker_asserts_the_measured_capacity(suite: Suite) -> None:
+    suite.write(CAPACITY_TESTS)
+    result = suite.run("--mlperf-report=out")
+    result.assert_outcomes(passed=1, failed=1)
+    report = suite.report()
+    verdicts = suite.verdicts(report)
+    assert verdicts["test_capacity_holds"] == [(1, "throughput", "pass")]
+    assert verdicts["test_capacity_too_low"] == [(1, "throughput", "fail")]
+    entry = report["results"][0]
+    capacity = entry["capacity"]
+    assert capacity["max_rps"] == entry["load"]["rps"]
+    assert capacity["limits"] == {"p95": 50}
+    held = [p["rps"] for p in capacity["curve"] if p["held"]]
+    assert max(held) == capacity["max_rps"]
+    assert capacity["bracket"][1] is not None and capacity["bracket"][1] > capacity["max_rps"]
+    result.stdout.fnmatch_lines(["*capacity * rows/s [[]bracket *, *[]] < limit 1e+12 rows/s*"])
+
+
+BAD = """
+def test_bad_rps(model_bench):
+    model_bench.load(lr, X, rps=-5)
+
+
+def test_bad_pool(model_bench):
+    model_bench.load(lr, X, rps=10, pool="gpus")
+
+
+def test_bad_arrival(model_bench):
+    model_bench.load(lr, X, rps=10, arrival="bursty")
+
+
+def test_bad_duration(model_bench):
+    model_bench.load(lr, X, rps=10, duration_s="long")
+
+
+def test_unpicklable(model_bench):
+    model_bench.load(lambda batch: None, X, rps=10, pool="processes")
+
+
+def test_raises_in_thread(model_bench):
+    model_bench.load(boom, X, rps=50, duration_s=0.2)
+
+
+def test_raises_in_process(model_bench):
+    model_bench.load(boom, X, rps=50, duration_s=0.2, pool="processes")
+
+
+def die(batch):
+    import os
+    os._exit(3)
+
+
+def test_worker_dies(model_bench):
+    model_bench.load(die, X, rps=50, duration_s=0.5, pool="processes", workers=2)
+
+
+def test_capacity_without_limit(model_bench):
+    model_bench.capacity(lr, X)
+"""
+
+
+def test_bad_input_fails_the_test_with_one_line(suite: Suite) -> None:
+    suite.write(BAD)
+    result = suite.run("--mlperf-report=out")
+    result.assert_outcomes(failed=9)
+    suite.assert_clean_error(
+        result,
+        "*model_bench: rps must be a positive finite number, got -5",
+        "*model_bench: pool must be one of 'threads', 'processes', got 'gpus'",
+        "*model_bench: arrival must be one of 'poisson', 'constant', got 'bursty'",
+        "*model_bench: duration_s must be a positive number, got 'long'",
+        "*model_bench: <lambda> cannot be pickled for pool='processes' *; use pool='threads'*",
+        "*boom.__call__ raised RuntimeError under load (rps=50, workers=1, pool=threads): "
+        "model exploded",
+        "*boom.__call__ raised under load (rps=50, workers=1, pool=processes): RuntimeError: model "
+        "exploded",
+        "*first traceback, from a worker process:",
+        "*model_bench: worker process * (pid *) died with exit code 3*",
+        "*model_bench: capacity needs a latency limit*",
+    )
+    errors = {e["nodeid"].split("::")[1]: e["message"] for e in suite.report()["errors"]}
+    assert set(errors) >= {"test_bad_rps", "test_worker_dies", "test_raises_in_process"}
+
+
+XDIST = """
+import time
+
+import pytest
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_load(model_bench, k):
+    calls = []
+    model_bench.load(lambda batch: calls.append(time.time()), X, rps=100, duration_s=0.3)
+    with open(LOG, "a") as fh:
+        fh.write(f"{min(calls)} {max(calls)}\\n")
+"""
+
+
+def test_load_tests_never_overlap_under_xdist(suite: Suite) -> None:
+    pytest.importorskip("xdist")
+    suite.write(f"LOG = {str(suite.path / 'intervals.log')!r}", XDIST)
+    result = suite.run("-n", "2")
+    result.assert_outcomes(passed=4)
+    lines = (suite.path / "intervals.log").read_text().split("\n")
+    spans = sorted(tuple(map(float, line.split())) for line in lines if line)
+    assert len(spans) == 4
+    # the model's first and last call of each test: one run at a time holds the lock
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start > end, json.dumps(spans)
