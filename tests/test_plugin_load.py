@@ -36,7 +36,7 @@ def test_saturated(model_bench):
 
 def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) -> None:
     suite.write(LOAD_TESTS)
-    result = suite.run("--mlperf-report=out", "-v")
+    result = suite.run("--mlperf-report=out", "--mlperf-benchmark-json=bench.json", "-v")
     result.assert_outcomes(passed=1, failed=2)
     verdicts = suite.verdicts(suite.report())
     assert verdicts["test_holds"] == [(1, "p50", "pass"), (1, "mean", "pass")]
@@ -59,6 +59,23 @@ def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) ->
     assert load["blas_threads"] >= 1
     assert load["predicted"]["latency_ms"]["p95"] > 0
     assert set(load["queue_ms"]) == {"mean", "p50", "p95", "p99", "max"}
+    # every output shows the runs under load
+    result.stdout.fnmatch_lines(
+        [
+            "load test_holds - LogisticRegression at 200 rps: 200.0 rps offered (* achieved), "
+            "1 threads, poisson: p95 * ms (predicted *), p99 * ms; queue p95 * ms, service p95 "
+            "* ms; dropped 0, timeouts 0",
+            "load test_saturated - slow at 2000 rps: *; SATURATED: * requests were dropped*",
+        ]
+    )
+    markdown = (suite.path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "<summary>Under load and capacity (3)</summary>" in markdown
+    assert "| test | name | rps | achieved | workers | p95 ms | predicted p95 |" in markdown
+    html = (suite.path / "out" / "report.html").read_text(encoding="utf-8")
+    assert '<section id="load">' in html and html.count("Queueing and service time") == 3
+    exported = json.loads((suite.path / "bench.json").read_text(encoding="utf-8"))
+    extra = {b["name"]: b["extra_info"]["load"] for b in exported["benchmarks"]}
+    assert {info["saturated"] for info in extra.values()} == {True, False}
 
 
 CAPACITY_TESTS = """
@@ -93,7 +110,15 @@ def test_throughput_marker_asserts_the_measured_capacity(suite: Suite) -> None:
     held = [p["rps"] for p in capacity["curve"] if p["held"]]
     assert max(held) == capacity["max_rps"]
     assert capacity["bracket"][1] is not None and capacity["bracket"][1] > capacity["max_rps"]
-    result.stdout.fnmatch_lines(["*capacity * rows/s [[]bracket *, *[]] < limit 1e+12 rows/s*"])
+    result.stdout.fnmatch_lines(
+        [
+            "*capacity * rows/s [[]bracket *, *[]] < limit 1e+12 rows/s*",
+            "capacity test_capacity_holds - slow capacity: capacity * requests/s "
+            "[[]bracket *, *[]] within p95 <= 50 ms, 1 threads worker(s); *",
+        ]
+    )
+    html = (suite.path / "out" / "report.html").read_text(encoding="utf-8")
+    assert html.count("p95 and p99 latency at each offered rate") == 2
 
 
 BAD = """

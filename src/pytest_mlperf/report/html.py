@@ -182,6 +182,7 @@ class Page:
             "warnings": [str(w) for w in _list(self.report.get("warnings"))],
             "results": self._results(),
             "sweeps": self._sweeps(),
+            "loads": self._loads(),
             "costs": self._costs(),
             "cost_total": self._cost_total(),
             "comparisons": [c for c in comparisons if c["verdict"] != "same"],
@@ -382,6 +383,38 @@ class Page:
                         }
                         for p in curve
                     ],
+                }
+            )
+        return rows
+
+    def _loads(self) -> list[dict[str, Any]]:
+        """Load runs and capacities: a line, a figure, and the capacity curve."""
+        from . import load as text
+        from . import load_plots
+
+        entries = text.load_entries(self.results)
+        cap = self._capped(entries, MAX_SWEEP_FIGURES, "Load")
+        rows = []
+        for index, entry in enumerate(entries):
+            capacity = entry.get("capacity")
+            load = _dict(entry.get("load"))
+            drawn = index < cap
+            if isinstance(capacity, Mapping):
+                line, curve = text.capacity_line(entry), text.curve_rows(capacity)
+                svg = load_plots.capacity_svg(capacity) if drawn else None
+            else:
+                line, curve = text.load_line(entry), []
+                queue, service = _dict(load.get("queue_ms")), _dict(load.get("service_ms"))
+                svg = load_plots.split_svg(queue, service) if drawn else None
+            rows.append(
+                {
+                    "nodeid": _text(entry.get("nodeid")),
+                    "line": line,
+                    "capacity": isinstance(capacity, Mapping),
+                    "saturated": bool(load.get("saturated")),
+                    "figure": None if svg is None else self.markup(svg),
+                    "header": text.CURVE_HEADER,
+                    "curve": curve,
                 }
             )
         return rows

@@ -19,6 +19,7 @@ from .common import (
 )
 from .comparison import comparison_table
 from .cost import cost_terminal_lines
+from .load import terminal_lines as load_lines
 
 
 def _comparison_lines(
@@ -47,6 +48,9 @@ def render_terminal(
     if not quiet and report["results"]:
         lines += text_table(COLUMNS, [row(e) for e in report["results"]])
         lines.append("")
+    loads = [] if quiet else load_lines(report["results"])
+    if loads:
+        lines += [*loads, ""]
     if not quiet and report.get("sweeps"):
         lines += [f"sweep {sweep_line(s)}" for s in report["sweeps"]]
         lines.append("")
