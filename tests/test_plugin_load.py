@@ -27,6 +27,14 @@ def test_too_slow(model_bench):
     model_bench.load(lr, X, rps=200, duration_s=0.6, workers=2)
 
 
+def test_predicted(model_bench):
+    single = model_bench(lr, X, samples=60, measure_memory=False)
+    guess = model_bench.predict_load(single, rps=100, workers=2)
+    assert guess.stable and guess.latency_ms["p95"] >= single.latency_min
+    loaded = model_bench.load(lr, X, rps=100, duration_s=0.3)
+    assert loaded.predictions[0]["from"] == "single calls of LogisticRegression"
+
+
 @pytest.mark.latency(p95_ms=GENEROUS)
 def test_saturated(model_bench):
     # 2 ms calls offered 2,000 requests/s on one worker: four times what it can serve
@@ -37,7 +45,7 @@ def test_saturated(model_bench):
 def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) -> None:
     suite.write(LOAD_TESTS)
     result = suite.run("--mlperf-report=out", "--mlperf-benchmark-json=bench.json", "-v")
-    result.assert_outcomes(passed=1, failed=2)
+    result.assert_outcomes(passed=2, failed=2)
     verdicts = suite.verdicts(suite.report())
     assert verdicts["test_holds"] == [(1, "p50", "pass"), (1, "mean", "pass")]
     assert verdicts["test_too_slow"] == [(1, "p50", "fail")]
@@ -66,16 +74,32 @@ def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) ->
             "1 threads, poisson: p95 * ms (predicted *), p99 * ms; queue p95 * ms, service p95 "
             "* ms; dropped 0, timeouts 0",
             "load test_saturated - slow at 2000 rps: *; SATURATED: * requests were dropped*",
-        ]
+        ],
+        consecutive=False,
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "predicted test_predicted - LogisticRegression: predicted under load at 100.0 rps x "
+            "2 worker(s): p95 * ms, p99 * ms (utilisation *)",
+            "load test_predicted - *; predicted from the single calls: p95 * ms, p99 * ms *",
+        ],
+        consecutive=False,
     )
     markdown = (suite.path / "out" / "report.md").read_text(encoding="utf-8")
-    assert "<summary>Under load and capacity (3)</summary>" in markdown
+    assert "<summary>Under load and capacity (5)</summary>" in markdown
     assert "| test | name | rps | achieved | workers | p95 ms | predicted p95 |" in markdown
     html = (suite.path / "out" / "report.html").read_text(encoding="utf-8")
-    assert '<section id="load">' in html and html.count("Queueing and service time") == 3
+    assert '<section id="load">' in html and html.count("Queueing and service time") == 4
     exported = json.loads((suite.path / "bench.json").read_text(encoding="utf-8"))
-    extra = {b["name"]: b["extra_info"]["load"] for b in exported["benchmarks"]}
+    extra = {
+        b["name"]: b["extra_info"]["load"]
+        for b in exported["benchmarks"]
+        if "load" in b["extra_info"]
+    }
+    assert len(extra) == 4
     assert {info["saturated"] for info in extra.values()} == {True, False}
+    single = next(e for e in suite.report()["results"] if "load" not in e)
+    assert single["predicted_load"][0]["workers"] == 2
 
 
 CAPACITY_TESTS = """

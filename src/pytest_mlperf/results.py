@@ -74,6 +74,8 @@ class BenchmarkResult:
     warnings: list[str] = field(default_factory=list)
     # "memray" counts native allocations (NumPy, BLAS); "tracemalloc" only Python's and NumPy's
     memory_method: str = ""
+    # latency predicted under load from these samples (model_bench.predict_load), if asked
+    predictions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -143,6 +145,7 @@ class BenchmarkResult:
             "checks": [c.to_dict() for c in self.checks],
             "warnings": list(self.warnings),
             "samples_ms": list(self.samples_ms),
+            **({"predicted_load": list(self.predictions)} if self.predictions else {}),
         }
 
     @classmethod
@@ -173,6 +176,7 @@ class BenchmarkResult:
             stop_reason=rec.get("stop_reason", ""),
             warnings=list(rec.get("warnings", [])),
             memory_method=rec.get("memory_method", ""),
+            predictions=list(rec.get("predicted_load", [])),
         )
 
 

@@ -23,7 +23,7 @@ from .transport import LOCK_PATH, serial_lock
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
     from ..ab import ABResult
     from ..bench import Benchmarker, Sweep
-    from ..load import LoadResult
+    from ..load import LoadResult, Prediction
     from ..load.capacity import CapacityResult
     from ..optimize import Advice
     from ..results import BenchmarkResult
@@ -208,12 +208,60 @@ class ModelBench:
                     progress=self._progress, **options,
                 )
             )  # fmt: skip
+        single = self._single_call(result)
+        if single is not None:  # predicted from the single calls, beside the measured figures
+            self.predict_load(single, rps=result.rps, workers=result.workers, into=result)
         self._progress(
             f"load: p95 {fmt(result.latency_p95)} ms, achieved {fmt(result.achieved_rps)} rps"
             + (f", SATURATED: {result.saturation_reason}" if result.saturated else "")
         )
         self._record(result)
         return result
+
+    def predict_load(
+        self,
+        result: BenchmarkResult,
+        *,
+        rps: float,
+        workers: int = 1,
+        into: BenchmarkResult | None = None,
+    ) -> Prediction:
+        """Latency under `rps` requests/s on `workers` workers, predicted from a single-call
+        result's samples by an M/G/c simulation; shown in the report as predicted under load."""
+        lazy.load("load")
+        from ..bench import BenchmarkError
+        from ..load import predict
+        from ..load.schedule import positive_int, positive_number
+
+        def run() -> Prediction:
+            rate, count = positive_number("rps", rps), positive_int("workers", workers)
+            if not result.samples_ms:
+                raise ValueError("the result has no samples to predict from")
+            return predict(result.samples_ms, rate, count)
+
+        try:
+            prediction = run()
+        except (ValueError, BenchmarkError) as exc:
+            message = f"model_bench.predict_load: {exc}"
+        else:
+            (into or result).predictions.append(
+                {**prediction.to_dict(), "from": f"single calls of {result.name}"}
+            )
+            return prediction
+        self._error(message)
+        pytest.fail(message, pytrace=False)
+
+    def _single_call(self, loaded: LoadResult) -> BenchmarkResult | None:
+        """This test's latest single-call result of the same model, method and batch size."""
+        from ..load import LoadResult
+
+        for result in reversed(self.results):
+            same = (result.model_name, result.method, result.batch_size) == (
+                loaded.model_name, loaded.method, loaded.batch_size
+            )  # fmt: skip
+            if same and not isinstance(result, LoadResult) and result.samples_ms:
+                return result
+        return None
 
     def capacity(
         self,

@@ -394,7 +394,18 @@ class Page:
 
         entries = text.load_entries(self.results)
         cap = self._capped(entries, MAX_SWEEP_FIGURES, "Load")
-        rows = []
+        rows: list[dict[str, Any]] = [
+            {
+                "nodeid": _text(e.get("nodeid")),
+                "line": text.prediction_line(e),
+                "capacity": False,
+                "saturated": False,
+                "figure": None,
+                "header": text.CURVE_HEADER,
+                "curve": [],
+            }
+            for e in text.predicted_entries(self.results)
+        ]
         for index, entry in enumerate(entries):
             capacity = entry.get("capacity")
             load = _dict(entry.get("load"))

@@ -16,6 +16,33 @@ def load_entries(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
     return [e for e in results if isinstance(e.get("load"), Mapping)]
 
 
+def predicted_entries(results: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Single-call entries with latency predicted under load (model_bench.predict_load)."""
+    return [
+        e for e in results if not isinstance(e.get("load"), Mapping) and e.get("predicted_load")
+    ]
+
+
+def _figures(prediction: Mapping[str, Any]) -> str:
+    if not prediction.get("stable", True):
+        return f"unstable (utilisation {fmt(prediction.get('utilisation'))})"
+    lat = prediction.get("latency_ms") or {}
+    return (
+        f"p95 {fmt(lat.get('p95'))} ms, p99 {fmt(lat.get('p99'))} ms (utilisation "
+        f"{fmt(prediction.get('utilisation'))})"
+    )
+
+
+def prediction_line(entry: Mapping[str, Any]) -> str:
+    """`test - name: predicted under load at 100 rps x 2 workers: p95 ... ; ...`."""
+    parts = [
+        f"{fmt(p.get('rps'))} rps x {p.get('workers')} worker(s): {_figures(p)}"
+        for p in entry.get("predicted_load") or []
+        if isinstance(p, Mapping)
+    ]
+    return f"{_test(entry)} - {entry.get('name')}: predicted under load at " + "; ".join(parts)
+
+
 def _test(entry: Mapping[str, Any]) -> str:
     nodeid = str(entry.get("nodeid") or "")
     return nodeid.rsplit("::", 1)[-1] if nodeid else str(entry.get("name") or "")
@@ -43,6 +70,9 @@ def load_line(entry: Mapping[str, Any]) -> str:
         f"{fmt(queue.get('p95'))} ms, service p95 {fmt(service.get('p95'))} ms; dropped "
         f"{load.get('dropped', 0)}, timeouts {load.get('timeouts', 0)}"
     )
+    single = [p for p in entry.get("predicted_load") or [] if isinstance(p, Mapping)]
+    if single:
+        text += f"; predicted from the single calls: {_figures(single[-1])}"
     if load.get("saturated"):
         text += f"; SATURATED: {load.get('saturation_reason')}"
     return text
@@ -106,7 +136,7 @@ def curve_rows(capacity: Mapping[str, Any]) -> list[list[str]]:
 
 def terminal_lines(results: Sequence[Mapping[str, Any]]) -> list[str]:
     """One line per load run and per capacity found, for the end-of-run summary."""
-    lines = []
+    lines = [f"predicted {prediction_line(e)}" for e in predicted_entries(results)]
     for entry in load_entries(results):
         if isinstance(entry.get("capacity"), Mapping):
             lines.append(f"capacity {capacity_line(entry)}")

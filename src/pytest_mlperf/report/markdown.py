@@ -40,6 +40,8 @@ from .load import (
     load_entries,
     load_line,
     load_rows,
+    predicted_entries,
+    prediction_line,
 )
 
 LIMIT = 65_536  # characters in a GitHub comment body
@@ -216,10 +218,11 @@ def _environment(report: Mapping[str, Any]) -> list[str]:
 def _load_part(results: list[dict[str, Any]]) -> _Part:
     """Runs under load and capacities found: one line each, then their tables and curves."""
     entries = load_entries(results)
-    if not entries:
+    predicted = [f"- {escape_md(prediction_line(e))}" for e in predicted_entries(results)]
+    if not entries and not predicted:
         return _Part([[]])
-    title = f"Under load and capacity ({len(entries)})"
-    lines, tables = [], []
+    title = f"Under load and capacity ({len(entries) + len(predicted)})"
+    lines, tables = list(predicted), list(predicted)
     for entry in entries:
         capacity = entry.get("capacity")
         if isinstance(capacity, Mapping):
