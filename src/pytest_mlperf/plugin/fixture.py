@@ -283,12 +283,14 @@ class ModelBench:
 
         s = self._manager.settings
         options.update(workers=workers, pool=pool, p95_ms=p95_ms, p99_ms=p99_ms, max_rps=max_rps)
-        if self.disabled:
+        limits = self.limits
+        if self.disabled:  # a short search, and no throughput limit to judge
             options.update(max_steps=1, step_s=0.05)
+            limits = [lim for lim in limits if lim.is_latency]
         with self._measuring(load=serial and not self.disabled):
             result = self._guard(
                 lambda: capacity(
-                    model, X, limits=self.limits, confidence=s.confidence,
+                    model, X, limits=limits, confidence=s.confidence,
                     progress=self._progress, **options,
                 )
             )  # fmt: skip
