@@ -185,13 +185,17 @@ def test_worker_dies(model_bench):
 
 def test_capacity_without_limit(model_bench):
     model_bench.capacity(lr, X)
+
+
+def test_capacity_raises(model_bench):
+    model_bench.capacity(boom, X, p95_ms=10)
 """
 
 
 def test_bad_input_fails_the_test_with_one_line(suite: Suite) -> None:
     suite.write(BAD)
     result = suite.run("--mlperf-report=out")
-    result.assert_outcomes(failed=9)
+    result.assert_outcomes(failed=10)
     suite.assert_clean_error(
         result,
         "*model_bench: rps must be a positive finite number, got -5",
@@ -206,6 +210,8 @@ def test_bad_input_fails_the_test_with_one_line(suite: Suite) -> None:
         "*first traceback, from a worker process:",
         "*model_bench: worker process * (pid *) died with exit code 3*",
         "*model_bench: capacity needs a latency limit*",
+        "*boom.__call__ raised RuntimeError while timing single calls for the capacity search: "
+        "model exploded",
     )
     errors = {e["nodeid"].split("::")[1]: e["message"] for e in suite.report()["errors"]}
     assert set(errors) >= {"test_bad_rps", "test_worker_dies", "test_raises_in_process"}

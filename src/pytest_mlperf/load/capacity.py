@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..bench import make_batches, resolve_model
+from ..bench import ModelCallError, make_batches, resolve_model
 from ..marks import Limit
 from ..numbers import fmt
 from ..results import Check
@@ -143,11 +143,17 @@ def probe_service_ms(model: Any, X: Any, batch_size: int, method: str) -> float:
     """Mean single-call time (ms), from a few calls after a short warm-up."""
     target = resolve_model(model, method)
     batch = make_batches(X, batch_size, 0)[0]
-    for _ in range(3):
-        target.fn(batch)
-    started = time.perf_counter_ns()
-    for _ in range(PROBE_CALLS):
-        target.fn(batch)
+    try:
+        for _ in range(3):
+            target.fn(batch)
+        started = time.perf_counter_ns()
+        for _ in range(PROBE_CALLS):
+            target.fn(batch)
+    except Exception as exc:
+        raise ModelCallError(
+            f"{target.name}.{target.method} raised {type(exc).__name__} while timing single "
+            f"calls for the capacity search: {exc}"
+        ) from exc
     return max((time.perf_counter_ns() - started) / PROBE_CALLS / 1e6, 1e-3)
 
 
