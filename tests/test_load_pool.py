@@ -7,13 +7,15 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from pytest_mlperf.load import load
+from pytest_mlperf.load import LoadError, load
+from pytest_mlperf.load.pool import MAX_BACKLOG
 
 X = np.zeros((8, 2))
 
@@ -63,3 +65,27 @@ def test_ctrl_c_stops_the_worker_processes(tmp_path: Path) -> None:
         load(model, X, rps=200, workers=2, duration_s=5, pool="processes")
     assert multiprocessing.active_children() == []
     assert _load_threads() == []
+
+
+def _die(batch: Any) -> None:
+    os._exit(3)
+
+
+def test_a_dying_worker_process_is_named_and_leaves_no_orphans() -> None:
+    with pytest.raises(LoadError, match=r"worker process \d \(pid \d+\) died with exit code 3"):
+        load(_die, X, rps=100, workers=2, duration_s=2, pool="processes")
+    assert multiprocessing.active_children() == []
+    assert _load_threads() == []
+
+
+def _one_ms(batch: Any) -> None:
+    time.sleep(0.001)
+
+
+def test_backlog_of_worker_processes_is_capped() -> None:
+    # 1 ms calls offered 3,000 requests/s: the queue to the one worker grows by about 2,000
+    # a second until MAX_BACKLOG requests wait; the rest are turned away at once (the pipe to
+    # the workers never fills), and the run is saturated
+    result = load(_one_ms, X, rps=3000, duration_s=1, pool="processes", arrival="constant")
+    assert result.saturated and "dropped" in result.saturation_reason
+    assert result.dropped > 0 and result.n_samples >= MAX_BACKLOG

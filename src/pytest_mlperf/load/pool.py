@@ -53,6 +53,8 @@ class Timings:
     blas_libraries: list[dict[str, Any]] = field(default_factory=list)
     first_error: str | None = None
     error: BaseException | None = None
+    queued: int = 0  # handed to the workers
+    answered: int = 0  # of those, answered (or dropped by a worker)
 
     @classmethod
     def empty(cls, scheduled: IntArray) -> Timings:
@@ -300,13 +302,13 @@ def run_processes(
             target=_collect, args=(t, procs, results, stop), name="mlperf-load-collect", daemon=True
         )
         collector.start()
-        in_flight = _InFlight(t)
 
         def send(i: int) -> bool:
-            if in_flight.count() >= MAX_BACKLOG:
+            if t.queued - t.answered >= MAX_BACKLOG:
                 t.start[i], t.status[i] = t.sent[i], DROPPED  # the backlog is full: turned away
                 return True
             requests.put(i)
+            t.queued += 1
             return True
 
         try:
@@ -333,18 +335,6 @@ def _process_entry(
 ) -> None:
     scheduled = np.frombuffer(shared, dtype=np.int64)
     _process_main(index, payload, scheduled, timeout_ns, blas_threads, requests, results)
-
-
-class _InFlight:
-    """Requests sent but not yet answered, for the backlog cap."""
-
-    def __init__(self, t: Timings) -> None:
-        self.t = t
-
-    def count(self) -> int:
-        sent = int(np.count_nonzero(self.t.sent >= 0))
-        answered = int(np.count_nonzero(self.t.status != LOST))
-        return sent - answered
 
 
 def _await_ready(procs: list[Any], results: Any) -> tuple[list[dict[str, Any]], str | None]:
@@ -403,6 +393,7 @@ def _collect(t: Timings, procs: list[Any], results: Any, stop: threading.Event) 
             continue
         i, status, s, e, tb = message
         t.start[i], t.end[i], t.status[i] = s, e, status
+        t.answered += 1
         if status == ERROR and t.first_error is None:
             t.first_error = tb
             stop.set()
