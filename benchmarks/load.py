@@ -15,8 +15,10 @@ Sections, each repeated `--repeats` times (min / median / max reported):
 4. capacity    2 threads x 10 ms constant sleep, p95 limit 50 ms: the capacity found (goal:
                140-200 requests/s; M/D/2 puts the limit near 190) and the search's time; then a
                100-tree forest on one row, p95 limit 50 ms, default settings (goal: <= 30 s).
+5. verdicts    no clock: how often the block verdict and the iid exact binomial test are wrong
+               on 200 seeded M/M/1 streams (dependent latencies), limit 5% from the true p95.
 
-    python benchmarks/load.py [--repeats 3] [--sections generator,theory,stall,capacity]
+    python benchmarks/load.py [--repeats 3] [--sections generator,theory,stall,capacity,verdicts]
                               [--json out.json]
 """
 
@@ -159,7 +161,36 @@ def capacities(repeats: int) -> dict[str, Any]:
     return out
 
 
-SECTIONS = {"generator": generator, "theory": theory, "stall": stall, "capacity": capacities}
+def verdicts(repeats: int, runs: int = 200) -> dict[str, Any]:
+    """No clock: wrong verdicts of the block test against the iid exact binomial test on
+    seeded M/M/1 streams (rho = 0.7, 4,000 requests), limit 5% beyond the true p95."""
+    from scipy.stats import binom
+
+    from pytest_mlperf.load.queue import simulate
+    from pytest_mlperf.load.verdict import percentile_verdict
+
+    truth = mm1_response_quantile(0.95, 140, 200) * 1000
+    counts = {"block_fail": 0, "block_pass": 0, "iid_fail": 0, "iid_pass": 0}
+    for seed in range(runs):
+        rng = np.random.default_rng(seed)
+        arrivals = np.cumsum(rng.exponential(1 / 140, 4000))
+        x = simulate(rng.exponential(0.005, 4000), arrivals, 1)[0] * 1000
+        above, below = truth * 1.05, truth * 0.95  # a true PASS and a true FAIL
+        counts["block_fail"] += percentile_verdict(x, 0.95, above, 0.95)[0].value == "fail"
+        counts["block_pass"] += percentile_verdict(x, 0.95, below, 0.95)[0].value == "pass"
+        n = x.size
+        counts["iid_fail"] += bool(binom.sf(int((x > above).sum()) - 1, n, 0.05) < 0.05)
+        counts["iid_pass"] += bool(binom.cdf(int((x > below).sum()), n, 0.05) < 0.05)
+    return {"runs": runs, **counts}
+
+
+SECTIONS = {
+    "generator": generator,
+    "theory": theory,
+    "stall": stall,
+    "capacity": capacities,
+    "verdicts": verdicts,
+}
 
 
 def report(results: dict[str, Any]) -> list[str]:
@@ -196,6 +227,13 @@ def report(results: dict[str, Any]) -> list[str]:
                 f"capacity {label}: {spread([r['max_rps'] for r in rows])} rps in "
                 f"{spread([r['s'] for r in rows])} s"
             )
+    if "verdicts" in results:
+        v = results["verdicts"]
+        lines.append(
+            f"verdicts on {v['runs']} M/M/1 streams: blocks wrong FAIL {v['block_fail']}, wrong "
+            f"PASS {v['block_pass']}; iid binomial wrong FAIL {v['iid_fail']}, wrong PASS "
+            f"{v['iid_pass']}"
+        )
     return lines
 
 
