@@ -24,7 +24,7 @@ from .pool import DROPPED, OK, Timings
 OVERRUN_SHARE = 0.10  # answers may finish this share of the run after the schedule ends
 MIN_OVERRUN_S = 0.5
 LAG_SHARE = 0.05  # the generator may fall this share of the run behind its schedule
-MIN_LAG_S = 0.05
+MIN_LAG_S = 0.2
 
 FloatArray = npt.NDArray[np.float64]
 
