@@ -95,7 +95,7 @@ def _libraries(info: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _send_all(
     scheduled: IntArray,
     sent: IntArray,
-    send: Callable[[int], bool],
+    send: Callable[[int], None],
     stop: threading.Event,
     progress: Callable[[int], None] | None,
 ) -> None:
@@ -110,7 +110,8 @@ def _send_all(
         while clock() < target:
             sleep(0)  # releases the GIL while waiting out the last fraction of a millisecond
         sent[i] = clock()
-        if not send(i) or stop.is_set():
+        send(i)
+        if stop.is_set():
             return
         if progress is not None and sent[i] > next_report:
             progress(i + 1)
@@ -158,9 +159,8 @@ def run_threads(
                 continue
             t.start[i], t.end[i], t.status[i] = s, clock(), OK
 
-    def send(i: int) -> bool:
+    def send(i: int) -> None:
         requests.put(i)
-        return True
 
     with pinned_blas(blas_threads) as libraries:
         t.blas_threads, t.blas_libraries = blas_threads, libraries
@@ -303,13 +303,12 @@ def run_processes(
         )
         collector.start()
 
-        def send(i: int) -> bool:
+        def send(i: int) -> None:
             if t.queued - t.answered >= MAX_BACKLOG:
                 t.start[i], t.status[i] = t.sent[i], DROPPED  # the backlog is full: turned away
-                return True
+                return
             requests.put(i)
             t.queued += 1
-            return True
 
         try:
             _send_all(t.scheduled, t.sent, send, stop, progress)
