@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import pickle
 import queue
+import sys
 import threading
 import time
 import traceback
@@ -248,8 +249,10 @@ def picklable_payload(fn: Callable[[Any], Any], batches: list[Any], label: str) 
 
 
 def _context() -> Any:
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """fork on Linux (fast, and the test module's classes need not be importable again);
+    spawn elsewhere, where fork is unsafe (macOS) or missing (Windows)."""
+    linux = sys.platform.startswith("linux")
+    return multiprocessing.get_context("fork" if linux else "spawn")
 
 
 def run_processes(
