@@ -7,7 +7,7 @@ Sections, each repeated `--repeats` times (min / median / max reported):
                generator's lag behind its schedule, saturation. Goals: >= 2,000 and >= 500
                requests/s, p99 lag <= 2 ms.
 2. theory      a model that sleeps an exponential time of mean 5 ms (sleep releases the GIL)
-               under Poisson load on one thread at utilisation 0.5 and 0.7: measured p95
+               under Poisson load on one thread at utilisation 0.5 (20 s) and 0.7 (60 s): p95
                against M/M/1 (ln 20 / (mu - lambda)) and against the M/G/c prediction from the
                run's own service times. Goal: within 20%.
 3. stall       1 ms calls at 100 requests/s, and once per second a 300 ms stall: p95/p99 counted
@@ -104,13 +104,15 @@ def generator(repeats: int) -> dict[str, Any]:
 
 def theory(repeats: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for rps in (100, 140):
+    # a perfect M/M/1 queue's p95 over 20 s at rho = 0.7 lies within 20% of theory in only 86%
+    # of seeded runs (97.5% over 60 s, and over 20 s at rho = 0.5): hence 60 s there
+    for rps, seconds in ((100, 20), (140, 60)):
         rows = []
         for k in range(repeats):
             # the model's stream must not share the arrivals' seed: the same seed would make
             # each service time proportional to the gap before the next arrival
             model = ExpSleep(0.005, seed=10_000 + k)
-            r = load(model, X, rps=rps, duration_s=20, seed=k)
+            r = load(model, X, rps=rps, duration_s=seconds, seed=k)
             expected = mm1_response_quantile(0.95, rps, 200) * 1000
             predicted = (r.predicted or {}).get("latency_ms", {}).get("p95")
             rows.append(
