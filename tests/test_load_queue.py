@@ -242,6 +242,8 @@ def test_judging_a_load_result() -> None:
         ("p95", "pass"), ("mean", "fail"), ("throughput", "pass"), ("memory", "inconclusive"),
     ]  # fmt: skip
     assert all(c.message.endswith("(rps=140, workers=1, pool=threads)") for c in checks)
+    assert checks[0].message.startswith("p95 latency ")
+    assert "<= limit 1000 ms (20 blocks of 200 requests) (rps=140" in checks[0].message
     saturated = judge_load(
         samples, limits[:3], confidence=0.95, context="(x)", saturated="the queue kept growing",
         achieved_rows_per_s=140.0,

@@ -52,8 +52,10 @@ def test_markers_judge_load_results_and_the_report_records_them(suite: Suite) ->
     assert verdicts["test_saturated"] == [(1, "p95", "fail")]
     result.stdout.re_match_lines(
         [
-            r"E?\s*p50 latency .* ms \[95% CI .*\] > limit 1e-06 ms \(\d+ blocks of \d+ "
-            r"requests\) \(rps=200, workers=2, pool=threads\)",
+            # (a machine that stalls for half a second saturates the run: FAIL all the same)
+            r"E?\s*p50 latency .* ms (\[95% CI .*\] > limit 1e-06 ms \(\d+ blocks of \d+ "
+            r"requests\)|.* FAIL because the run was saturated .*) \(rps=200, workers=2, "
+            r"pool=threads\)",
             r"E?\s*p95 latency .* FAIL because the run was saturated \(\d+ of \d+ requests were "
             r"dropped after waiting more than 0.1 s\) \(rps=2000, workers=1, pool=threads\)",
         ],
