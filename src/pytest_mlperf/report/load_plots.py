@@ -41,8 +41,10 @@ def capacity_svg(capacity: Mapping[str, Any]) -> str:
         ax.set_xlabel("offered requests per second")
         ax.set_ylabel("latency (ms)")
         limits = capacity.get("limits") or {}
-        if _wide([*p95, *p99, *limits.values()]):
-            _log(ax, "y")
+        shown = [v for v in (*p95, *p99) if v == v]  # not NaN
+        far = bool(limits) and bool(shown) and max(shown) > 4 * max(limits.values())
+        if far or _wide([*p95, *p99, *limits.values()]):
+            _log(ax, "y")  # saturated steps would squash the limit's neighbourhood
         ax.plot(rps, p95, "o-", color=BLUE, lw=1.6, ms=4, label="p95")
         ax.plot(rps, p99, "s--", color=ORANGE, lw=1.2, ms=3, label="p99")
         missed = [i for i, p in enumerate(curve) if not p.get("held")]
