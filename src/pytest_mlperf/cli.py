@@ -85,6 +85,15 @@ def _add_cost(commands: Any) -> None:
     measured.add_argument("--memory-mb", type=_number, help="peak extra memory of one call, MB")
     measured.add_argument("--throughput-rps", type=_number, help="measured rows per second")
     measured.add_argument("--batch-size", type=_integer, default=1, help="rows per call")
+    measured.add_argument(
+        "--capacity-rps",
+        type=_number,
+        help="requests/s one replica held within its latency limits (model_bench.capacity); "
+        "sizes replicas instead of the mean latency",
+    )
+    measured.add_argument(
+        "--capacity-workers", type=_integer, default=1, help="workers of that replica"
+    )
     measured.add_argument("--name", default="", help="label for the model in the output")
     assumed = parser.add_argument_group("assumptions (override --config)")
     for key, (kind, text) in _ASSUMPTION_FLAGS.items():
@@ -362,6 +371,8 @@ def run_cost(args: argparse.Namespace) -> int:
         throughput_rps=args.throughput_rps,
         batch_size=args.batch_size,
         name=args.name,
+        capacity_rps=args.capacity_rps,
+        capacity_workers=args.capacity_workers,
     )
     entry = {
         "schema": COST_SCHEMA,

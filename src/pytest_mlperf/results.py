@@ -119,6 +119,8 @@ class BenchmarkResult:
     stability: Stability | None = None  # how steady the machine was while timing
     # resident memory of the measuring process (model loaded) when measured: sizes servers
     rss_mb: float | None = None
+    # latency predicted under load from these samples (model_bench.predict_load), if asked
+    predictions: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -196,6 +198,7 @@ class BenchmarkResult:
             "warnings": list(self.warnings),
             "stability": None if self.stability is None else self.stability.to_dict(),
             "samples_ms": list(self.samples_ms),
+            **({"predicted_load": list(self.predictions)} if self.predictions else {}),
         }
 
     @classmethod
@@ -228,6 +231,7 @@ class BenchmarkResult:
             memory_method=rec.get("memory_method", ""),
             stability=Stability.from_dict(rec.get("stability")),
             rss_mb=rec.get("rss_mb"),
+            predictions=list(rec.get("predicted_load", [])),
         )
 
 

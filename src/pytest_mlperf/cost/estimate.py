@@ -54,13 +54,18 @@ def estimate_workload(
     return {
         "name": workload.name,
         "batch_size": workload.batch_size,
-        "request": f"one call on {workload.batch_size} row(s), as measured",
+        "request": f"one call on {workload.batch_size} row(s), as measured"
+        + sizing_basis(workload),
         "inputs": {
             "mean_ms": workload.mean_ms,
             "p95_ms": workload.p95_ms,
             "memory_mb": workload.memory_mb,
             "throughput_rps": workload.throughput_rps,
             "calls_per_second": workload.calls_per_second,
+            "capacity_rps": workload.capacity_rps,
+            "capacity_workers": workload.capacity_workers,
+            "measured_calls_per_second": workload.measured_calls_per_second,
+            "sized_from": workload.sized_from,
         },
         "latency_limit_ms": limit,
         "tiers": [e.to_dict() for e in estimates],
@@ -106,12 +111,28 @@ def estimate_for_result(
         with_sensitivity=with_sensitivity,
     )
     method = record.get("method") or "predict"
-    entry["request"] = f"one {method} call on {entry['batch_size']} row(s), as measured"
+    entry["request"] = (
+        f"one {method} call on {entry['batch_size']} row(s), as measured"
+        + sizing_basis(Workload.from_record(record))
+    )
     return {
         "nodeid": str(record.get("nodeid", "")),
         "model": str(record.get("model", "")),
         **entry,
     }
+
+
+def sizing_basis(workload: Workload) -> str:
+    """With a measured capacity, the sentence that says it priced the replica-based tiers,
+    beside the Little's-law figure it replaced; nothing otherwise."""
+    measured = workload.measured_calls_per_second
+    if measured is None:
+        return ""
+    return (
+        f"; replicas sized from the measured capacity, {measured:,.4g} requests/s per worker "
+        f"({workload.capacity_rps:,.4g} with {workload.capacity_workers}), not "
+        f"{workload.calls_per_second:,.4g} from single-call latency (Little's law)"
+    )
 
 
 def _why(best: CostEstimate | None, estimates: Sequence[CostEstimate], a: Assumptions) -> str:

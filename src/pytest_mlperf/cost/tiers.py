@@ -82,8 +82,11 @@ class Context:
 
     @property
     def calls_per_second(self) -> float:
-        """Requests one worker on one full vCPU of the target completes per second."""
-        return self.workload.calls_per_second / self.assumptions.speed_factor
+        """Requests one worker on one full vCPU of the target completes per second: the
+        measured capacity per worker when there is one, else from single-call latency."""
+        measured = self.workload.measured_calls_per_second
+        per_worker = self.workload.calls_per_second if measured is None else measured
+        return per_worker / self.assumptions.speed_factor
 
     def need_mb(self, concurrent: int) -> float:
         """Memory for a process serving `concurrent` calls: (base + k x peak) x headroom.

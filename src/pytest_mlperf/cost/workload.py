@@ -26,6 +26,10 @@ class Workload:
     batch_size: int = 1
     name: str = ""
     rss_mb: float | None = None  # resident memory of the measuring process, model loaded
+    # Requests/s one replica of `capacity_workers` workers held within its latency limits
+    # under open-loop load (model_bench.capacity); sizes replicas instead of Little's law.
+    capacity_rps: float | None = None
+    capacity_workers: int = 1
 
     def __post_init__(self) -> None:
         where = f"measurement {self.name!r}" if self.name else "measurement"
@@ -42,6 +46,12 @@ class Workload:
         ):
             raise CostConfigError(
                 f"{where}: throughput_rps: expected a number above 0, got {self.throughput_rps!r}"
+            )
+        if self.capacity_rps is not None and (
+            not _finite(self.capacity_rps) or self.capacity_rps <= 0
+        ):
+            raise CostConfigError(
+                f"{where}: capacity_rps: expected a number above 0, got {self.capacity_rps!r}"
             )
         if (
             isinstance(self.batch_size, bool)
@@ -64,6 +74,20 @@ class Workload:
             return self.throughput_rps / self.batch_size
         return 1000.0 / self.mean_ms
 
+    @property
+    def measured_calls_per_second(self) -> float | None:
+        """Requests one worker held within the latency limits under load, if measured."""
+        if self.capacity_rps is None:
+            return None
+        return self.capacity_rps / max(self.capacity_workers, 1)
+
+    @property
+    def sized_from(self) -> str:
+        """Which figure sizes the replica-based tiers."""
+        if self.capacity_rps is not None:
+            return "measured capacity"
+        return "single-call latency (Little's law)"
+
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> Workload:
         """From one entry of report.json's `results` list."""
@@ -76,6 +100,13 @@ class Workload:
                 f"{where}: latency_ms.mean and latency_ms.p95 are needed"
             ) from None
         throughput = record.get("throughput_rps")
+        load = record.get("load") or {}
+        service = load.get("service_ms") or {}
+        if service.get("mean") and service.get("p95"):
+            # under load the latency includes queueing: a call itself costs its service time
+            mean, p95, throughput = service["mean"], service["p95"], None
+        capacity = record.get("capacity") or {}
+        measured = capacity.get("max_rps")
         return cls(
             mean_ms=mean,
             p95_ms=p95,
@@ -84,6 +115,8 @@ class Workload:
             batch_size=record.get("batch_size", 1),
             name=str(record.get("name") or record.get("model") or ""),
             rss_mb=record.get("rss_mb"),
+            capacity_rps=measured if measured else None,
+            capacity_workers=int(capacity.get("workers") or 1),
         )
 
 

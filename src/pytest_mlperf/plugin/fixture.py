@@ -18,11 +18,13 @@ import pytest
 from ..marks import Limit
 from ..numbers import fmt
 from . import keys, lazy
-from .transport import serial_lock
+from .transport import LOCK_PATH, serial_lock
 
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
     from ..ab import ABResult
     from ..bench import Benchmarker, Sweep
+    from ..load import LoadResult, Prediction
+    from ..load.capacity import CapacityResult
     from ..optimize import Advice
     from ..results import BenchmarkResult
     from .manager import Manager
@@ -172,6 +174,136 @@ class ModelBench:
         self._item.stash.setdefault(keys.COMPARISONS, []).extend(comparisons)
         return result
 
+    def load(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        rps: float,
+        workers: int = 1,
+        pool: str = "threads",
+        arrival: str = "poisson",
+        duration_s: float | None = None,
+        batch_size: int = 1,
+        method: str = "predict",
+        name: str | None = None,
+        serial: bool = True,
+        **options: Any,
+    ) -> LoadResult:
+        """Offer open-loop traffic at `rps` requests/s; latency counts from each request's
+        scheduled time. The test's markers judge the result. Under xdist the run holds the
+        machine-wide measurement lock unless `serial=False`."""
+        lazy.load("load")
+        from ..load import load
+
+        s = self._manager.settings
+        options.update(
+            rps=rps, workers=workers, pool=pool, arrival=arrival, duration_s=duration_s,
+            batch_size=batch_size, method=method, name=name, max_time=s.max_time,
+        )  # fmt: skip
+        if self.disabled:  # a few requests, to check that the model runs under the pool
+            options.update(duration_s=None, max_time=0.1, rps=rps)
+            return self._guard(lambda: load(model, X, **options))
+        self._progress(f"load: {rps:g} rps, {workers} {pool} worker(s)")
+        with self._measuring(load=serial):
+            result = self._guard(
+                lambda: load(
+                    model, X, limits=self.limits, confidence=s.confidence,
+                    progress=self._progress, **options,
+                )
+            )  # fmt: skip
+        single = self._single_call(result)
+        if single is not None:  # predicted from the single calls, beside the measured figures
+            self.predict_load(single, rps=result.rps, workers=result.workers, into=result)
+        self._progress(
+            f"load: p95 {fmt(result.latency_p95)} ms, achieved {fmt(result.achieved_rps)} rps"
+            + (f", SATURATED: {result.saturation_reason}" if result.saturated else "")
+        )
+        self._record(result)
+        return result
+
+    def predict_load(
+        self,
+        result: BenchmarkResult,
+        *,
+        rps: float,
+        workers: int = 1,
+        into: BenchmarkResult | None = None,
+    ) -> Prediction:
+        """Latency under `rps` requests/s on `workers` workers, predicted from a single-call
+        result's samples by an M/G/c simulation; shown in the report as predicted under load."""
+        lazy.load("load")
+        from ..bench import BenchmarkError
+        from ..load import predict
+        from ..load.schedule import positive_int, positive_number
+
+        def run() -> Prediction:
+            rate, count = positive_number("rps", rps), positive_int("workers", workers)
+            if not result.samples_ms:
+                raise ValueError("the result has no samples to predict from")
+            return predict(result.samples_ms, rate, count)
+
+        try:
+            prediction = run()
+        except (ValueError, BenchmarkError) as exc:
+            message = f"model_bench.predict_load: {exc}"
+        else:
+            (into or result).predictions.append(
+                {**prediction.to_dict(), "from": f"single calls of {result.name}"}
+            )
+            return prediction
+        self._error(message)
+        pytest.fail(message, pytrace=False)
+
+    def _single_call(self, loaded: LoadResult) -> BenchmarkResult | None:
+        """This test's latest single-call result of the same model, method and batch size."""
+        from ..load import LoadResult
+
+        for result in reversed(self.results):
+            same = (result.model_name, result.method, result.batch_size) == (
+                loaded.model_name, loaded.method, loaded.batch_size
+            )  # fmt: skip
+            if same and not isinstance(result, LoadResult) and result.samples_ms:
+                return result
+        return None
+
+    def capacity(
+        self,
+        model: Any,
+        X: Any,
+        *,
+        workers: int = 1,
+        pool: str = "threads",
+        p95_ms: float | None = None,
+        p99_ms: float | None = None,
+        max_rps: float | None = None,
+        serial: bool = True,
+        **options: Any,
+    ) -> CapacityResult:
+        """The highest request rate one replica holds within the latency limits (keywords, else
+        the test's latency marker); `@pytest.mark.throughput(min_rps=...)` asserts it."""
+        lazy.load("load", "load.capacity")
+        from ..load.capacity import capacity
+
+        s = self._manager.settings
+        options.update(workers=workers, pool=pool, p95_ms=p95_ms, p99_ms=p99_ms, max_rps=max_rps)
+        limits = self.limits
+        if self.disabled:  # a short search, and no throughput limit to judge
+            options.update(max_steps=1, step_s=0.05)
+            limits = [lim for lim in limits if lim.is_latency]
+        with self._measuring(load=serial and not self.disabled):
+            result = self._guard(
+                lambda: capacity(
+                    model, X, limits=limits, confidence=s.confidence,
+                    progress=self._progress, **options,
+                )
+            )  # fmt: skip
+        if self.disabled:
+            return result
+        self._progress(f"capacity: {fmt(result.max_rps)} rps ({result.stop_reason})")
+        self._record(result.report_result())
+        return result
+
     def advise(self, model: Any, X: Any, y: Any = None, **options: Any) -> Advice:
         """Try the optimizations that apply to the model and measure what each one gives."""
         lazy.load("optimize")
@@ -215,9 +347,13 @@ class ModelBench:
     def _error(self, message: str) -> None:
         self._manager.item_error(self._item, message)
 
-    def _measuring(self) -> Any:
-        """The machine-wide lock under --mlperf-serial; nothing otherwise."""
-        return serial_lock(self._manager.serial_lock_path)
+    def _measuring(self, load: bool = False) -> Any:
+        """The machine-wide lock under --mlperf-serial, and for load runs under xdist (two
+        load tests at once would measure each other); nothing otherwise."""
+        path = self._manager.serial_lock_path
+        if load and path is None and self._manager.is_worker:
+            path = LOCK_PATH
+        return serial_lock(path)
 
     def _progress(self, text: str) -> None:
         self._manager.progress(f"{self._item.nodeid}: {text}")

@@ -191,6 +191,31 @@ def _comparison_verdicts(report: dict[str, Any], entry: dict[str, Any]) -> dict[
     }
 
 
+def _load_info(entry: dict[str, Any]) -> dict[str, Any]:
+    """Under load: the traffic, the queue/service split, saturation and any capacity found."""
+    load = entry.get("load")
+    if not isinstance(load, dict):
+        return {}
+    predicted = load.get("predicted") or {}
+    info = {
+        "offered_rps": load.get("offered_rps"),
+        "achieved_rps": load.get("achieved_rps"),
+        "workers": load.get("workers"),
+        "pool": load.get("pool"),
+        "arrival": load.get("arrival"),
+        "saturated": load.get("saturated"),
+        "dropped": load.get("dropped"),
+        "queue_p95_ms": (load.get("queue_ms") or {}).get("p95"),
+        "service_p95_ms": (load.get("service_ms") or {}).get("p95"),
+        "predicted_p95_ms": (predicted.get("latency_ms") or {}).get("p95"),
+    }
+    capacity = entry.get("capacity")
+    if isinstance(capacity, dict):
+        info["capacity_rps"] = capacity.get("max_rps")
+        info["capacity_bracket"] = capacity.get("bracket")
+    return {"load": info}
+
+
 def _extra_info(report: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
     latency = entry.get("latency_ms", {})
     return {
@@ -212,6 +237,7 @@ def _extra_info(report: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]
         "verdicts": {c["metric"]: c["verdict"] for c in entry.get("checks", [])},
         "comparisons": _comparison_verdicts(report, entry),
         "fingerprint": report.get("environment", {}).get("fingerprint"),
+        **_load_info(entry),
     }
 
 

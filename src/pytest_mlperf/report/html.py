@@ -216,6 +216,7 @@ class Page:
             "results": self._results(),
             "results_folded": len(self.results) > UNFOLDED_RESULTS,
             "sweeps": self._sweeps(),
+            "loads": self._loads(),
             "costs": costs,
             "cost_shared": self._shared(costs),
             "cost_folded": self.cost_folded,
@@ -432,6 +433,49 @@ class Page:
                         }
                         for p in curve
                     ],
+                }
+            )
+        return rows
+
+    def _loads(self) -> list[dict[str, Any]]:
+        """Load runs and capacities: a line, a figure, and the capacity curve."""
+        from . import load as text
+        from . import load_plots
+
+        entries = text.load_entries(self.results)
+        cap = self._capped(entries, MAX_SWEEP_FIGURES, "Load")
+        rows: list[dict[str, Any]] = [
+            {
+                "nodeid": _text(e.get("nodeid")),
+                "line": text.prediction_line(e),
+                "capacity": False,
+                "saturated": False,
+                "figure": None,
+                "header": text.CURVE_HEADER,
+                "curve": [],
+            }
+            for e in text.predicted_entries(self.results)
+        ]
+        for index, entry in enumerate(entries):
+            capacity = entry.get("capacity")
+            load = _dict(entry.get("load"))
+            drawn = index < cap
+            if isinstance(capacity, Mapping):
+                line, curve = text.capacity_line(entry), text.curve_rows(capacity)
+                svg = load_plots.capacity_svg(capacity) if drawn else None
+            else:
+                line, curve = text.load_line(entry), []
+                queue, service = _dict(load.get("queue_ms")), _dict(load.get("service_ms"))
+                svg = load_plots.split_svg(queue, service) if drawn else None
+            rows.append(
+                {
+                    "nodeid": _text(entry.get("nodeid")),
+                    "line": line,
+                    "capacity": isinstance(capacity, Mapping),
+                    "saturated": bool(load.get("saturated")),
+                    "figure": None if svg is None else self.markup(svg),
+                    "header": text.CURVE_HEADER,
+                    "curve": curve,
                 }
             )
         return rows

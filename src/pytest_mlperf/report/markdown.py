@@ -32,6 +32,17 @@ from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_rows
 from .cost import cost_markdown, total_line, usd
 from .escape import escape_md
+from .load import (
+    CURVE_HEADER,
+    LOAD_HEADER,
+    capacity_line,
+    curve_rows,
+    load_entries,
+    load_line,
+    load_rows,
+    predicted_entries,
+    prediction_line,
+)
 
 LIMIT = 65_536  # characters in a GitHub comment body
 NOTE_RESERVE = 1_000  # bytes kept free for the note that says what was shortened
@@ -227,6 +238,28 @@ def _environment(report: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _load_part(results: list[dict[str, Any]]) -> _Part:
+    """Runs under load and capacities found: one line each, then their tables and curves."""
+    entries = load_entries(results)
+    predicted = [f"- {escape_md(prediction_line(e))}" for e in predicted_entries(results)]
+    if not entries and not predicted:
+        return _Part([[]])
+    title = f"Under load and capacity ({len(entries) + len(predicted)})"
+    lines, tables = list(predicted), list(predicted)
+    for entry in entries:
+        capacity = entry.get("capacity")
+        if isinstance(capacity, Mapping):
+            line = f"- {escape_md(capacity_line(entry))}"
+            lines.append(line)
+            tables += [line, "", *_table(CURVE_HEADER, curve_rows(capacity), 0), ""]
+        else:
+            lines.append(f"- {escape_md(load_line(entry))}")
+    runs = [e for e in entries if not isinstance(e.get("capacity"), Mapping)]
+    if runs:
+        tables = [*_table(LOAD_HEADER, load_rows(runs), 2), "", *tables]
+    return _Part([_folded(title, tables), _folded(title, lines), []], ["load tables", "load runs"])
+
+
 def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
     """Every part of the page in page order."""
     summary = report["summary"]
@@ -278,6 +311,7 @@ def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
         "checks": _Part([_folded(CHECKS_TITLE, _check_lines(report)), []], ["every check"]),
         "comparisons": _Part([[]]) if not comparisons else _comparisons_part(comparisons),
         "costs": _Part([[]]) if not report.get("costs") else _costs_part(report["costs"], limit),
+        "load": _load_part(list(report["results"])),
         "sweeps": _Part([[]]) if not report.get("sweeps") else _sweeps_part(report["sweeps"]),
         "recommendations": _Part(
             [_folded("Recommendations", recommendations), []], ["recommendations"]
@@ -291,8 +325,8 @@ def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
 # What goes first when the page is too long: raw detail, then summaries, then rows of the
 # results table (passing ones first); the verdict, broken budgets, regressions and errors are
 # never dropped, only clipped as a last resort.
-ORDER = ("costs", "checks", "comparisons", "sweeps", "recommendations", "costs", "sweeps",
-         "results", "comparisons", "environment",
+ORDER = ("costs", "checks", "comparisons", "sweeps", "load", "recommendations", "costs", "sweeps",
+         "load", "results", "comparisons", "environment",
          "results", "warnings", "inconclusive", "errors", "regressions", "broken")  # fmt: skip
 
 

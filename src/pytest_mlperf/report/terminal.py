@@ -20,6 +20,7 @@ from .common import (
 )
 from .comparison import comparison_table
 from .cost import cost_terminal_lines
+from .load import terminal_lines as load_lines
 
 
 def _comparison_lines(
@@ -50,6 +51,9 @@ def render_terminal(
         steadiness = stability_line(report)
         lines += [steadiness] if steadiness else []
         lines.append("")
+    loads = [] if quiet else load_lines(report["results"])
+    if loads:
+        lines += [*loads, ""]
     if not quiet and report.get("sweeps"):
         lines += [f"sweep {sweep_line(s)}" for s in report["sweeps"]]
         lines.append("")
