@@ -134,8 +134,7 @@ def test_without_clustering_or_run_spread_the_bounds_are_the_exact_test(
     ordered = np.sort(np.random.default_rng(seed).lognormal(0, 0.5, n))
     limit = float(np.quantile(ordered, limit_quantile))
     design = stats.sequential_design(p, 0.95)
-    pass_max_k, fail_min_k = design.bounds(n)
-    lower, upper = bounds_from_counts(ordered, p, pass_max_k, fail_min_k, 1.0, 0.0, 1.96)
+    lower, upper = bounds_from_counts(ordered, p, design.bounds, 1.0, 0.0, 1.96)
     exact = design.decide(n, int(np.count_nonzero(ordered > limit)))
     ours = (
         stats.Verdict.PASS
@@ -221,7 +220,7 @@ def test_without_the_stability_terms_the_same_limits_flip() -> None:
 @pytest.mark.parametrize(("factor", "expected"), [(0.6, "fail"), (1.7, "pass")])
 def test_clear_limits_stay_decided(factor: float, expected: str) -> None:
     verdicts = verdicts_over_runs(factor)
-    # 31 and 27 of 32 on this seed: a run whose own window was slow stays INCONCLUSIVE
+    # 31 and 27 of 32 on this seed (docs/verdicts.md): a run whose own window was slow stays INCONCLUSIVE
     assert verdicts.count(expected) >= 26, verdicts
     assert set(verdicts) <= {expected, "inconclusive"}
 
@@ -304,10 +303,9 @@ def test_contention_lowers_only_the_lower_bounds() -> None:
     x = np.random.default_rng(12).lognormal(0, 0.3, 500)
     ordered = np.sort(x)
     design = stats.sequential_design(0.95, 0.95)
-    pass_max_k, fail_min_k = design.bounds(500)
-    clean = bounds_from_counts(ordered, 0.95, pass_max_k, fail_min_k, 1.0, 0.15, 1.96)
+    clean = bounds_from_counts(ordered, 0.95, design.bounds, 1.0, 0.15, 1.96)
     contended = bounds_from_counts(
-        ordered, 0.95, pass_max_k, fail_min_k, 1.0, 0.15, 1.96, contention_factor(0.7)
+        ordered, 0.95, design.bounds, 1.0, 0.15, 1.96, contention_factor(0.7)
     )
     assert clean[0] is not None and contended[0] is not None
     assert contended[0] == pytest.approx(clean[0] * (0.7 / 0.95) ** 3)

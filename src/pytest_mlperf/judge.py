@@ -151,16 +151,13 @@ class Judge:
         this is the exact binomial test.
         """
         assert limit.quantile is not None
-        n = len(samples_ms)
         ordered = np.sort(samples_ms)
         self._measure_drift(samples_ms)
-        pass_max_k, fail_min_k = self.designs[limit.metric].bounds(n)
         clustering = stability.design_effect(samples_ms, stats.percentile(ordered, limit.quantile))
         return stability.bounds_from_counts(
             ordered,
             limit.quantile,
-            pass_max_k,
-            fail_min_k,
+            self.designs[limit.metric].bounds,
             clustering,
             self.run_spread,
             self.z_run,
@@ -173,9 +170,8 @@ class Judge:
         if limit.quantile is None or len(samples_ms) == 0:
             return False
         ordered = np.sort(samples_ms)
-        pass_max_k, fail_min_k = self.designs[limit.metric].bounds(len(samples_ms))
         lower, upper = stability.bounds_from_counts(
-            ordered, limit.quantile, pass_max_k, fail_min_k, 1.0, 0.0, 0.0
+            ordered, limit.quantile, self.designs[limit.metric].bounds, 1.0, 0.0, 0.0
         )
         return (upper is not None and upper <= limit.value) or (
             lower is not None and lower > limit.value

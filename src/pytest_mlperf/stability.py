@@ -25,6 +25,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import chi2, norm
@@ -168,18 +169,6 @@ def measure(
     )
 
 
-def _effective_count(k: int, n: int, q: float, d: float, *, upward: bool) -> int:
-    """A boundary count ``k`` for ``n`` independent calls moved away from ``n*q`` by ``sqrt(d)``.
-
-    With dependence the exceedance count varies ``d`` times more than the binomial, so a
-    boundary that sat ``k - n*q`` from the expected count moves ``sqrt(d)`` times as far.
-    """
-    if d <= 1.0:
-        return k
-    moved = n * q + (k - n * q) * math.sqrt(d)
-    return math.ceil(moved - 1e-9) if upward else math.floor(moved + 1e-9)
-
-
 def widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -> float | None:
     """Combine a sampling bound and the run spread ``z*sd`` in quadrature, in log space.
 
@@ -195,11 +184,13 @@ def widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -
     return est * math.exp(total if up else -total)
 
 
+Boundaries = Callable[[int], tuple[int, int]]
+
+
 def bounds_from_counts(
     sorted_ms: np.ndarray,
     p: float,
-    pass_max_k: int,
-    fail_min_k: int,
+    boundaries: Boundaries,
     clustering: float,
     run_spread: float,
     z: float,
@@ -207,18 +198,21 @@ def bounds_from_counts(
 ) -> tuple[float | None, float | None]:
     """``(lower, upper)`` latency bounds of the ``p`` quantile from exact count boundaries.
 
-    ``pass_max_k``/``fail_min_k`` are the largest exceedance count that still proves PASS and
-    the smallest that proves FAIL for ``n`` independent calls. ``upper <= limit`` is exactly
-    "at most pass_max_k calls above the limit" and ``lower > limit`` is "at least fail_min_k
-    calls above it"; clustering moves both counts, the run spread widens both bounds, and
-    ``lower_factor`` (:func:`contention_factor`) lowers the lower one. None where no count in
-    0..n is enough.
+    ``boundaries(m)`` gives, for ``m`` independent calls, the largest count of calls above a
+    limit that still proves PASS and the smallest that proves FAIL. With clustering ``D``
+    the ``n`` calls count as ``m = n / D`` independent ones and each observed count as
+    ``1/D`` of a count, so the boundaries for ``m`` calls are scaled by ``D``. ``upper <=
+    limit`` is then exactly "few enough calls above the limit", ``lower > limit`` "enough";
+    the run spread widens both bounds and ``lower_factor`` (:func:`contention_factor`) lowers
+    the lower one. None where no count in 0..n is enough.
     """
     n = len(sorted_ms)
-    q = 1.0 - p
+    effective = n if clustering <= 1.0 else max(1, int(n / clustering))
+    pass_max_k, fail_min_k = boundaries(effective)
+    scale = n / effective
+    k_pass = math.floor(pass_max_k * scale + 1e-9) if pass_max_k >= 0 else -1
+    k_fail = math.ceil(fail_min_k * scale - 1e-9)
     estimate = stats.percentile(sorted_ms, p)
-    k_pass = _effective_count(pass_max_k, n, q, clustering, upward=False)
-    k_fail = _effective_count(fail_min_k, n, q, clustering, upward=True)
     upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
     lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
     low = widen(estimate, lower, run_spread, z, up=False)
@@ -238,13 +232,13 @@ def percentile_interval(
     """Two-sided interval of the ``p`` quantile of calls in time order: exact ranks, widened
     by the clustering of calls above the estimate and by ``run_spread``."""
     ordered = np.sort(samples_ms)
-    n = len(ordered)
-    lower_rank, upper_rank = stats.percentile_ci_ranks(n, p, confidence)
-    # ranks as exceedance counts: X(l) > limit iff at least n - l + 1 calls are above it
-    fail_min_k = n + 1 - lower_rank if lower_rank is not None else n + 1
-    pass_max_k = n - upper_rank if upper_rank is not None else -1
+
+    def boundaries(m: int) -> tuple[int, int]:
+        # ranks as exceedance counts: X(l) > limit iff at least m - l + 1 calls are above it
+        lower_rank, upper_rank = stats.percentile_ci_ranks(m, p, confidence)
+        fail_min_k = m + 1 - lower_rank if lower_rank is not None else m + 1
+        return (m - upper_rank if upper_rank is not None else -1), fail_min_k
+
     clustering = design_effect(samples_ms, stats.percentile(ordered, p))
     z = float(norm.ppf(0.5 + confidence / 2.0))
-    return bounds_from_counts(
-        ordered, p, pass_max_k, fail_min_k, clustering, run_spread, z, lower_factor
-    )
+    return bounds_from_counts(ordered, p, boundaries, clustering, run_spread, z, lower_factor)
