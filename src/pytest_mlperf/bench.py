@@ -14,12 +14,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
-from . import stats
+from . import stats, validate
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb
@@ -196,12 +196,9 @@ class Benchmarker:
     clock: Callable[[], int] = field(default=time.perf_counter_ns, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0.5 < self.confidence < 1:
-            raise ValueError(f"confidence must be above 0.5 and below 1, got {self.confidence}")
-        if self.max_time <= 0:
-            raise ValueError(f"max_time must be positive, got {self.max_time}")
-        if self.samples < 2:
-            raise ValueError(f"samples must be at least 2, got {self.samples}")
+        # type, range and an upper bound on each setting: no overflow, NaN or hang later
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        validate.settings(values, validate.BENCHMARKER_CHECKS)
 
     def benchmark(
         self,
@@ -245,8 +242,12 @@ class Benchmarker:
 
     def _warm_up(self, target: _Target, batches: list[Any]) -> int:
         deadline = self.clock() + int(self.warmup_time * 1e9)
+        # a user's clock that never advances must not warm up forever: real time bounds it too
+        real_deadline = time.perf_counter() + self.warmup_time
         calls = 0
-        while calls < self.warmup or self.clock() < deadline:
+        while calls < self.warmup or (
+            self.clock() < deadline and time.perf_counter() < real_deadline
+        ):
             self._call(target, batches[calls % len(batches)], "warm-up")
             calls += 1
         return calls

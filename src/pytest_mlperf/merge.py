@@ -89,11 +89,10 @@ def merge_reports(
         budget=_merged_budget([r.get("budget") for _, r in reports], costs),
         comparisons=gather("comparisons"),
         recommendations=gather("recommendations"),
+        lost=[str(test) for test in gather("lost")],
+        interrupted=any(r.get("interrupted") for _, r in reports),
     )
     merged["shards"] = shards
-    lost = gather("lost")
-    if lost:
-        merged["lost"] = sorted(set(lost))
     return merged
 
 

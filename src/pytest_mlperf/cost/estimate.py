@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,7 +171,7 @@ def parse_budget(kwargs: Mapping[str, Any], *, where: str = "budget marker") -> 
         value = rest.pop(key, None)
         if value is not None and (
             isinstance(value, bool)
-            or not isinstance(value, int | float)
+            or not isinstance(value, numbers.Real)  # NumPy numbers are numbers
             or not math.isfinite(value)
             or value <= 0
         ):

@@ -17,6 +17,7 @@ import pytest
 
 from ..marks import Limit
 from ..numbers import fmt
+from .. import validate
 from . import keys, lazy
 from .transport import serial_lock
 
@@ -61,6 +62,7 @@ class ModelBench:
         from ..bench import Benchmarker
 
         s = self._manager.settings
+        validate.settings(overrides, validate.BENCHMARKER_CHECKS)
         options: dict[str, Any] = {"max_time": s.max_time, "confidence": s.confidence}
         options.update(overrides)
         return Benchmarker(**options)
@@ -76,6 +78,7 @@ class ModelBench:
         **overrides: Any,
     ) -> BenchmarkResult:
         """Measure `model.method` on batches of `batch_size` rows of X and check the markers."""
+        self._check(lambda: validate.call(X, method, name), "")
         if self.disabled:
             return self._run_once(model, X, batch_size, method, name)
         bench = self._make(overrides)
@@ -102,6 +105,7 @@ class ModelBench:
         """Measure growing batch sizes; `.best_batch_size` has the most rows/s within limits."""
         from ..bench import Sweep, as_batch_sizes
 
+        self._check(lambda: validate.call(X, method, name), "")
         sizes = self._guard(lambda: as_batch_sizes(batch_sizes))
         if self.disabled:
             return Sweep([self._run_once(model, X, bs, method, name) for bs in sizes])
@@ -145,6 +149,8 @@ class ModelBench:
         from ..ab import measure_ab
         from ..bench import SettingError
 
+        self._check(lambda: validate.call(X, method, None), "")
+        self._check(lambda: validate.settings(options, validate.AB_CHECKS))
         options.setdefault("tolerance_pct", self.tolerance_pct)
         if self.disabled:
             options.update(blocks=2, max_blocks=2, block_calls=20, warmup=0)
@@ -173,6 +179,9 @@ class ModelBench:
         lazy.load("optimize")
         from ..optimize import advise
 
+        self._check(
+            lambda: validate.call(X, options.get("method", "predict"), options.get("name")), ""
+        )
         options.setdefault("limits", self.limits)
         options.setdefault("benchmarker", self.benchmarker())
         self._progress("advise: measuring the model and each optimization that applies")
@@ -189,10 +198,14 @@ class ModelBench:
     # the caught exception as "During handling of the above exception, another exception...".
 
     def _make(self, overrides: dict[str, Any]) -> Benchmarker:
+        return self._check(lambda: self.benchmarker(**overrides))
+
+    def _check(self, make: Callable[[], T], what: str = "bad setting: ") -> T:
+        """`make()`, or the test fails with one line naming the bad argument."""
         try:
-            return self.benchmarker(**overrides)
+            return make()
         except (TypeError, ValueError) as exc:
-            message = f"model_bench: bad setting: {exc}"
+            message = f"model_bench: {what}{exc}"
         self._error(message)
         pytest.fail(message, pytrace=False)
 
@@ -201,6 +214,9 @@ class ModelBench:
 
         try:
             return measure()
+        except SystemExit as exc:  # not an Exception: the test fails, the report must say why
+            self._error(f"the model raised SystemExit({exc.code!r}) while being measured")
+            raise
         except BenchmarkError as exc:
             self._error(str(exc))
             if isinstance(exc, ModelCallError):
