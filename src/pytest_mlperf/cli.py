@@ -270,10 +270,11 @@ def run_report(args: argparse.Namespace) -> int:
         if target
     ]
     with _damaged(f"{args.path}: cannot render this report"):
+        code = _gate(report, say=False)  # a record without a verdict fails before any write
         if not renderers:
             for line in render_terminal(report, verbose=args.verbose, quiet=args.quiet):
                 print(line)
-            return _gate(report, say=False)
+            return code
         try:  # everything is rendered before anything is written: no half of the outputs
             texts = [(target, render(report)) for target, render in renderers]
         except HtmlUnavailable as exc:  # its message says how to install the extra
@@ -341,20 +342,29 @@ def _config(args: argparse.Namespace) -> CostConfig:
     return config.with_overrides(overrides, where="command line")
 
 
+# Upper bounds keep the cost arithmetic finite: 1e9 ms is eleven days per call.
+_FIGURE_BOUNDS = {
+    "p95_ms": 1e9,
+    "mean_ms": 1e9,
+    "throughput_rps": 1e15,
+    "max_monthly_usd": 1e15,
+    "warn_monthly_usd": 1e15,
+    "memory_mb": 1e9,
+}
+
+
 def run_cost(args: argparse.Namespace) -> int:
     """Estimate, print, and judge the budget: 1 when --max-monthly-usd is broken."""
     config = _config(args)
-    for flag in ("p95_ms", "mean_ms", "throughput_rps", "max_monthly_usd", "warn_monthly_usd"):
+    for flag, high in _FIGURE_BOUNDS.items():
         value = getattr(args, flag)
-        if value is not None and not (math.isfinite(value) and value > 0):
+        low_ok = value is None or (value >= 0 if flag == "memory_mb" else value > 0)
+        if value is not None and not (math.isfinite(value) and low_ok and value <= high):
+            low = "0 or more" if flag == "memory_mb" else "a number above 0"
             raise CostConfigError(
-                f"command line: --{flag.replace('_', '-')}: expected a number above 0, "
-                f"got {value:g}"
+                f"command line: --{flag.replace('_', '-')}: expected {low} and at most "
+                f"{high:g}, got {value:g}"
             )
-    if args.memory_mb is not None and not (math.isfinite(args.memory_mb) and args.memory_mb >= 0):
-        raise CostConfigError(
-            f"command line: --memory-mb: expected 0 or more, got {args.memory_mb:g}"
-        )
     workload = Workload(
         mean_ms=args.mean_ms if args.mean_ms is not None else args.p95_ms,
         p95_ms=args.p95_ms,

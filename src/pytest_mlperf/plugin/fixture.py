@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from .. import validate
 from ..marks import Limit
 from ..numbers import fmt
-from .. import validate
 from . import keys, lazy
 from .transport import serial_lock
 

@@ -521,7 +521,7 @@ class PerTestHooks:
         if not self.manager.settings.disable:
             try:
                 self.manager.review(item, report)
-            except Exception as exc:  # noqa: BLE001 - a bug of ours fails one test, not the run
+            except Exception as exc:  # a bug of ours fails one test, not the run
                 message = f"cannot judge this test's results: {type(exc).__name__}: {exc}"
                 self.manager.item_error(item, message)
                 report.outcome = "failed"
