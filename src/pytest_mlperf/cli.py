@@ -27,6 +27,7 @@ from .cost import (
     load_cost_config,
 )
 from .cost.estimate import SCHEMA as COST_SCHEMA
+from .neutral import neutral
 from .report.cost import cost_markdown, cost_terminal_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -284,7 +285,7 @@ def run_report(args: argparse.Namespace) -> int:
             atomic_write(target, text)
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        print(f"pytest-mlperf: wrote {target}")
+        print(neutral(f"pytest-mlperf: wrote {target}"))
     return _gate(report)
 
 
@@ -311,7 +312,7 @@ def run_merge(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write to {args.output}: {exc.strerror or exc}") from exc
     for path in written:
-        print(f"pytest-mlperf: wrote {path}")
+        print(neutral(f"pytest-mlperf: wrote {path}"))
     return _gate(merged)
 
 
@@ -391,7 +392,8 @@ def run_cost(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(cost_markdown([entry]))
     else:
-        print("\n".join(cost_terminal_lines([entry], verbose=args.verbose)))
+        lines = cost_terminal_lines([entry], verbose=args.verbose)
+        print("\n".join(neutral(line) for line in lines))
         if config.source:
             print(f"config: {config.source}")
     if verdict is not None and args.format != "json":
@@ -407,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (CostConfigError, UsageError) as exc:
-        print(f"pytest-mlperf {args.command}: error: {exc}", file=sys.stderr)
+        print(neutral(f"pytest-mlperf {args.command}: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
 
 

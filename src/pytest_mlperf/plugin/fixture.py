@@ -17,6 +17,7 @@ import pytest
 
 from .. import validate
 from ..marks import Limit
+from ..neutral import neutral
 from ..numbers import fmt
 from . import keys, lazy
 from .transport import serial_lock
@@ -221,7 +222,7 @@ class ModelBench:
             self._error(str(exc))
             if isinstance(exc, ModelCallError):
                 raise  # keep the model's own traceback
-            message = f"model_bench: {exc}"
+            message = neutral(f"model_bench: {exc}")
         pytest.fail(message, pytrace=False)
 
     def _error(self, message: str) -> None:
@@ -250,7 +251,7 @@ class ModelBench:
         if undecided and self._manager.settings.inconclusive == "warn":
             for check in undecided:
                 warnings.warn(
-                    MlperfInconclusiveWarning(f"inconclusive: {check.message}"),
+                    MlperfInconclusiveWarning(neutral(f"inconclusive: {check.message}")),
                     stacklevel=_user_stacklevel(),
                 )
 

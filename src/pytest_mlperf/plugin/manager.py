@@ -28,6 +28,7 @@ from ..marks import (
     parse_marker,
     parse_regression,
 )
+from ..neutral import neutral
 from . import keys, lazy
 from .signals import catch_sigterm, restore_sigterm
 from .transport import LOCK_PATH, PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
@@ -203,7 +204,7 @@ class Manager:
         problems = self._problems(results) + self._ab_problems(item, records.comparisons)
         if report.passed and problems:
             report.outcome = "failed"
-            report.longrepr = "\n".join(problems)
+            report.longrepr = "\n".join(neutral(problem) for problem in problems)
         tolerance = item.stash.get(keys.REGRESSION_PCT, None)
         for result in results:
             entry = result.to_record(item.nodeid, report.outcome)
@@ -494,11 +495,11 @@ class Manager:
                 for line in lines:
                     terminalreporter.write_line(line)
             for path in self.written:
-                terminalreporter.write_line(f"pytest-mlperf: wrote {path}")
+                terminalreporter.write_line(neutral(f"pytest-mlperf: wrote {path}"))
         for level, text in self.notes:
             style = {"error": {"red": True}, "warning": {"yellow": True}}.get(level, {})
             prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
-            terminalreporter.write_line(f"pytest-mlperf: {prefix}{text}", **style)
+            terminalreporter.write_line(neutral(f"pytest-mlperf: {prefix}{text}"), **style)
 
 
 TEST_HOOKS_NAME = "mlperf_tests"
@@ -541,19 +542,20 @@ def load_warning(environment: dict[str, Any]) -> list[str]:
 
 
 def junit_properties(records: Records) -> list[tuple[str, object]]:
-    """Key figures of a test's results as JUnit XML properties (shown by CI test viewers)."""
+    """Key figures of a test's results as JUnit XML properties (shown by CI test viewers);
+    names are neutralised, so the XML stays well-formed whatever they hold."""
     props: list[tuple[str, object]] = []
     costs = {(c["name"], c["batch_size"]): c for c in records.costs}
     for entry in records.entries:
-        tag = f"mlperf[{entry['name']},batch={entry['batch_size']}]"
+        tag = neutral(f"mlperf[{entry['name']},batch={entry['batch_size']}]")
         lat = entry["latency_ms"]
         props += [(f"{tag}.{k}_ms", round(lat[k], 6)) for k in ("p50", "p95", "p99")]
         props.append((f"{tag}.throughput_rps", round(entry["throughput_rps"], 3)))
         if entry.get("memory_mb") is not None:
             props.append((f"{tag}.memory_mb", round(entry["memory_mb"], 4)))
-        props += [(f"{tag}.check.{c['metric']}", c["verdict"]) for c in entry["checks"]]
+        props += [(f"{tag}.check.{c['metric']}", neutral(c["verdict"])) for c in entry["checks"]]
         cost = costs.get((entry["name"], entry["batch_size"]))
         if cost and cost.get("recommended_monthly_usd") is not None:
             props.append((f"{tag}.monthly_usd", round(cost["recommended_monthly_usd"], 2)))
-            props.append((f"{tag}.recommended_tier", cost["recommended"]))
+            props.append((f"{tag}.recommended_tier", neutral(cost["recommended"])))
     return props

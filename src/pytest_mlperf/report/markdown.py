@@ -216,6 +216,11 @@ def _parts(report: Mapping[str, Any]) -> dict[str, _Part]:
         f"{summary.get('errors', 0)} errors{regression_count(report)}.",
         "",
     ]
+    if report.get("interrupted"):
+        head += ["**Interrupted:** the run was stopped before its end; this report is partial.", ""]
+    if report.get("lost"):
+        lost = ", ".join(escape_md(n) for n in report["lost"])
+        head += [f"**Lost** (their worker crashed): {lost}", ""]
     budget = report.get("budget")
     if budget:
         head += [
