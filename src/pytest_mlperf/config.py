@@ -190,6 +190,12 @@ class Settings:
                 values[option.name] = option.parse(raw)
             except SettingsError as exc:
                 raise SettingsError(f"{option.ini}: {exc}") from None
+        high, low = values.get("budget_usd"), values.get("budget_warn_usd")
+        if high is not None and low is not None and low > high:
+            raise SettingsError(
+                f"mlperf_budget_warn_usd ({low:g}) is above mlperf_budget_usd ({high:g}): "
+                "the warning could never come before the failure"
+            )
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:

@@ -45,8 +45,15 @@ def item_limits(item: pytest.Item) -> list[Limit]:
     the closest marker wins (a test may relax or tighten its module's budget)."""
     chosen: dict[str, Limit] = {}
     for name in MARKERS:
-        for mark in item.iter_markers(name):  # closest first
+        given: dict[tuple[int, str], float] = {}  # (node, metric): a limit set twice on one node
+        for node, mark in item.iter_markers_with_node(name):  # closest first
             for limit in parse_marker(name, mark.args, mark.kwargs):
+                earlier = given.setdefault((id(node), limit.metric), limit.value)
+                if earlier != limit.value:
+                    raise MarkerError(
+                        f"two @pytest.mark.{name} markers on {node.name} set {limit.metric} "
+                        f"({earlier:g} and {limit.value:g}): keep one"
+                    )
                 chosen.setdefault(limit.metric, limit)
     return list(chosen.values())
 
@@ -186,6 +193,11 @@ class Manager:
                 f"{item.nodeid} is marked with {marks} "
                 "but never called the model_bench fixture, so nothing was checked"
             )
+            if item.stash.get(keys.COMPARISONS, []):
+                message = (
+                    f"{item.nodeid} is marked with {marks}, but model_bench.ab does not check "
+                    "such limits: call model_bench(model, X) to check them, or drop the marker"
+                )
             self.item_error(item, message)
             report.outcome = "failed"
             report.longrepr = f"pytest-mlperf: {message}"
