@@ -20,6 +20,7 @@ from ..config import (
     SettingsError,
     parse_confidence,
     parse_positive_float,
+    parse_seconds,
 )
 from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
 from . import lazy
@@ -33,7 +34,11 @@ if TYPE_CHECKING:
 CONFIGURED = "tool.pytest-mlperf"  # a pyproject.toml with cost or price tables of ours
 
 PLUGIN_NAME = "mlperf_manager"
-NUMERIC = (parse_positive_float, parse_confidence)  # options whose ini value may be a number
+NUMERIC = (
+    parse_positive_float,
+    parse_seconds,
+    parse_confidence,
+)  # options whose ini value may be a number
 NATIVE_TOML_UNIONS = pytest.version_tuple >= (9, 2)  # addini(type=str | float) exists
 PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
 

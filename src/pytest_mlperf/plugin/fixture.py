@@ -215,9 +215,9 @@ class ModelBench:
 
         try:
             return measure()
-        except SystemExit as exc:  # not an Exception: the test fails, the report must say why
-            self._error(f"the model raised SystemExit({exc.code!r}) while being measured")
-            raise
+        except SystemExit as exc:  # not an Exception: the test fails, and the report says why
+            message = f"model_bench: the model raised SystemExit({exc.code!r}) while measured"
+            self._error(message)
         except BenchmarkError as exc:
             self._error(str(exc))
             if isinstance(exc, ModelCallError):

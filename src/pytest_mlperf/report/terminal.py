@@ -56,7 +56,8 @@ def render_terminal(
         lines += [neutral(f"sweep {sweep_line(s)}") for s in report["sweeps"]]
         lines.append("")
     if not quiet and report.get("costs"):
-        lines += cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
+        costs = cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
+        lines += [neutral(line) for line in costs]
         lines.append("")
     lines += _comparison_lines(comparisons, quiet=quiet, verbose=verbose)
     for nodeid, message in checks_with(report, "fail"):
