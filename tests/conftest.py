@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import textwrap
 from fnmatch import fnmatch
 from pathlib import Path
@@ -18,6 +19,11 @@ from typing import Any
 
 import joblib  # noqa: F401
 import pytest
+from hypothesis import settings
+
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs the hostile-input strategies far longer
+settings.register_profile("fuzz", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 import sklearn.datasets
 import sklearn.linear_model
 import sklearn.tree  # noqa: F401

@@ -255,7 +255,7 @@ def test_neutral_text_holds_no_control_or_bidi_character(text: str) -> None:
     assert neutral(shown) == shown  # neutralising twice changes nothing
 
 
-@settings(deadline=None, max_examples=60)
+@settings(deadline=None)
 @given(
     path=st.sampled_from(
         [
