@@ -19,14 +19,14 @@ from typing import Any
 
 import joblib  # noqa: F401
 import pytest
+import sklearn.datasets
+import sklearn.linear_model
+import sklearn.tree  # noqa: F401
 from hypothesis import settings
 
 # `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs the hostile-input strategies far longer
 settings.register_profile("fuzz", max_examples=2000, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
-import sklearn.datasets
-import sklearn.linear_model
-import sklearn.tree  # noqa: F401
 
 # Imported once here (above, too): pytester forgets the modules each run imported, and
 # importing these again in every run would cost more than the measurements themselves. The
