@@ -306,6 +306,9 @@ def test_an_interrupted_run_is_partial_marked_and_never_saved(
     monkeypatch.setenv("STOP_SIGNAL", signal_name)
     if xdist:  # the controller is stopped, as Ctrl-C in a terminal does
         monkeypatch.setenv("STOP_PARENT", "1")
+    temp = suite.path / "temp"  # the run's own temporary folder: is the xdist spool removed?
+    temp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(temp))
     extra = ("-n", "2", "--dist=loadfile") if xdist else ()
     result = suite.pytester.runpytest_subprocess(
         "-p", "no:cacheprovider", "--mlperf-report=out", "--mlperf-save=partial", *extra
@@ -320,6 +323,7 @@ def test_an_interrupted_run_is_partial_marked_and_never_saved(
     assert not any(n.startswith("test_after") for n in measured)
     result.stdout.fnmatch_lines(["*WARNING: the run was interrupted: it is not saved"])
     assert not (suite.path / ".mlperf").exists()
+    assert not list(temp.glob("pytest-mlperf-*"))
     # the next run has nothing to compare with, rather than the partial run
     again = suite.run("--mlperf-compare", "-k", "before")
     again.stdout.fnmatch_lines(["*nothing to compare with yet*"])

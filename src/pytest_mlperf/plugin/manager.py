@@ -31,7 +31,15 @@ from ..marks import (
 from ..neutral import neutral
 from . import keys, lazy
 from .signals import catch_sigterm, restore_sigterm
-from .transport import LOCK_PATH, PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
+from .transport import (
+    LOCK_PATH,
+    PAYLOAD_KEY,
+    SPOOL_KEY,
+    Records,
+    append_spool,
+    read_spool,
+    to_json,
+)
 
 if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
     from ..budget import TestBudget
@@ -342,16 +350,21 @@ class Manager:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
             if hasattr(self.config, "workeroutput"):
-                json_text = json.dumps(self.records.as_dict())
-                self.config.workeroutput[PAYLOAD_KEY] = json_text
+                self.config.workeroutput[PAYLOAD_KEY] = to_json(self.records)
             return
         self._gather_unfinished_workers()
         self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
         if self.settings.disable or not self.records:
             return
-        self.report = self._build_report()
-        failed = self.report["summary"]["verdict"] == "fail"
-        self._write_outputs()
+        try:
+            self.report = self._build_report()
+            self._write_outputs()
+        except KeyboardInterrupt:  # a Ctrl-C at the very end: one line, not a traceback
+            self.interrupted = True
+            self.notes.append(("error", "interrupted while the report was written"))
+        except Exception as exc:  # a bug of ours must not cost pytest's own summary
+            self.notes.append(("error", f"cannot build the report: {type(exc).__name__}: {exc}"))
+        failed = self.report is None or self.report["summary"]["verdict"] == "fail"
         if self.interrupted:
             # a second Ctrl-C while the report was rendered, or the tests were stopped
             session.exitstatus = pytest.ExitCode.INTERRUPTED
