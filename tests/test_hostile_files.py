@@ -9,6 +9,7 @@ import json
 import math
 import os
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -21,9 +22,11 @@ from pytest_mlperf import validate
 from pytest_mlperf.bench import Benchmarker
 from pytest_mlperf.cli import main
 from pytest_mlperf.config import OPTIONS, Settings, SettingsError
-from pytest_mlperf.cost import CostConfigError, validate_overrides
+from pytest_mlperf.cost import CostConfigError, parse_budget, validate_overrides
 from pytest_mlperf.marks import MARKERS, MarkerError, parse_marker
 from pytest_mlperf.neutral import neutral
+from pytest_mlperf.plugin.manager import Manager
+from pytest_mlperf.plugin.transport import SPOOL_KEY, Records, append_spool
 from pytest_mlperf.report import ReportSetError, write_reports
 
 GOOD = record([result("t.py::test_a"), result("t.py::test_b", "fail")])
@@ -288,3 +291,60 @@ def test_corrupted_records_never_raise_in_report(
     file.write_text(json.dumps(data, default=repr))
     assert main(["report", str(file)]) in (0, 1, 2)
     assert main(["report", str(file), "--md", str(folder / "r.md")]) in (0, 1, 2)
+
+
+@settings(deadline=None)
+@given(
+    kwargs=st.dictionaries(
+        st.sampled_from(["max_monthly_usd", "warn_monthly_usd", "tier", "requests_per_month"]),
+        HOSTILE_VALUES,
+        max_size=3,
+    )
+)
+def test_budget_kwargs_are_refused_in_one_line_or_usable(kwargs: dict[str, Any]) -> None:
+    try:
+        spec = parse_budget(kwargs, where="@pytest.mark.budget")
+    except CostConfigError as exc:
+        assert str(exc).startswith("@pytest.mark.budget") and "\n" not in str(exc)
+        return
+    limit = spec.max_monthly_usd if spec.max_monthly_usd is not None else spec.warn_monthly_usd
+    assert limit is not None and math.isfinite(limit) and limit > 0
+
+
+@given(X=HOSTILE_VALUES, method=HOSTILE_VALUES, name=HOSTILE_VALUES)
+def test_call_arguments_are_refused_in_one_line_or_usable(X: Any, method: Any, name: Any) -> None:
+    try:
+        validate.call(X, method, name)
+    except validate.ArgumentError as exc:
+        assert str(exc).split(" ")[0] in ("X", "method", "name") and "\n" not in str(exc)
+        return
+    assert isinstance(method, str) and (name is None or isinstance(name, str))
+
+
+# -- xdist bookkeeping ------------------------------------------------------------------------
+
+
+def _manager() -> Manager:
+    return Manager(SimpleNamespace(), Settings(), None, None)  # type: ignore[arg-type]
+
+
+def test_a_worker_reported_down_twice_is_counted_once(tmp_path: Path) -> None:
+    manager = _manager()
+    manager.spool = str(tmp_path)
+    append_spool(str(tmp_path), "gw0", Records(entries=[{"nodeid": "t.py::a"}]))
+    node = SimpleNamespace(workerinput={"workerid": "gw0", "workercount": 2}, workeroutput={})
+    manager.pytest_testnodedown(node, "interrupted")
+    manager.pytest_testnodedown(node, "interrupted")  # as xdist does for an interrupted worker
+    assert manager.records.entries == [{"nodeid": "t.py::a"}]
+    assert manager.crashed == ["gw0"]
+
+
+def test_workers_that_never_finished_are_read_and_the_spool_removed() -> None:
+    manager = _manager()
+    node = SimpleNamespace(workerinput={"workerid": "gw1"})
+    manager.pytest_configure_node(node)
+    folder = node.workerinput[SPOOL_KEY]
+    append_spool(folder, "gw1", Records(entries=[{"nodeid": "t.py::b"}]))
+    manager._gather_unfinished_workers()  # a Ctrl-C: xdist never reported gw1 down
+    assert manager.records.entries == [{"nodeid": "t.py::b"}]
+    assert not os.path.exists(folder)

@@ -121,6 +121,10 @@ def _number(
     return check
 
 
+# A monthly amount in dollars: a budget, a warning threshold (an upper bound keeps sums finite).
+dollars = _number(0, HUGE, low_open=True)
+
+
 def _optional(inner: Callable[[str, str, Any], Any]) -> Callable[[str, str, Any], Any]:
     def check(where: str, key: str, value: Any) -> Any:
         return None if value is None else inner(where, key, value)
