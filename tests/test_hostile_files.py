@@ -128,6 +128,35 @@ def test_cost_refuses_huge_figures(capsys: Any, flag: str) -> None:
     assert "at most" in err and "1e+308" in err and "\n" not in err
 
 
+PRICING = "[tool.pytest-mlperf.pricing.aws_lambda]\n"
+CONFIGS = {
+    "huge_price": (PRICING + "gb_s_x86 = 1e308\n", "gb_s_x86: expected a number up to 1e+15"),
+    "huge_int": (PRICING + f"gb_s_x86 = {10**80}\n", "gb_s_x86: expected a number up to 1e+15"),
+    "huge_tier": (
+        PRICING + f"gb_s_x86 = [[1, {10**400}]]\n",
+        "gb_s_x86: expected a price or a list of [up_to, price] pairs",
+    ),
+    "huge_traffic": (
+        "[tool.pytest-mlperf.cost]\nrequests_per_month = 1e308\n",
+        "requests_per_month: expected a number above 0 and at most 1e+15",
+    ),
+    "deep": ("[tool.pytest-mlperf.cost]\na = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("family", sorted(CONFIGS))
+def test_unusable_cost_configs_exit_2_with_one_line(
+    tmp_path: Path, capsys: Any, family: str
+) -> None:
+    text, message = CONFIGS[family]
+    config = tmp_path / "costs.toml"
+    config.write_text(text)
+    assert main(["cost", "--p95-ms", "5", "--config", str(config)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"pytest-mlperf cost: error: {config}") and message in err
+    assert "\n" not in err
+
+
 def test_compare_output_is_neutralised(tmp_path: Path, capsys: Any) -> None:
     hostile = "\x1b[2J\u202eevil|a\n|b\x00"
     base, new = tmp_path / "a.json", tmp_path / "b.json"
