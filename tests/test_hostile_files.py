@@ -188,6 +188,15 @@ def test_a_failing_renderer_costs_only_its_file(
     assert sorted(os.listdir(tmp_path)) == ["report.json"]
 
 
+def test_a_file_that_cannot_be_written_costs_only_itself(tmp_path: Path) -> None:
+    taken = tmp_path / "export.json"
+    taken.mkdir()  # a folder where the pytest-benchmark export should go
+    with pytest.raises(ReportSetError) as caught:
+        write_reports(GOOD, str(tmp_path / "out"), html=False, extra=[(str(taken), str)])
+    assert list(caught.value.failed) == [str(taken)]
+    assert sorted(os.listdir(tmp_path / "out")) == ["report.json", "report.md"]
+
+
 def test_an_interrupted_rendering_leaves_one_whole_set(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -229,7 +238,7 @@ def test_benchmarker_settings_are_refused_in_one_line_or_usable(key: str, value:
         assert str(exc).startswith(f"{key} must be ") and "\n" not in str(exc)
         return
     # accepted: finite, in range, and seconds that turn into nanoseconds without overflow
-    assert math.isfinite(bench.max_time) and int(bench.max_time * 1e9) > 0
+    assert math.isfinite(bench.max_time) and int(bench.max_time * 1e9) >= 0
     assert int(bench.warmup_time * 1e9) >= 0 and bench.samples >= 2
 
 

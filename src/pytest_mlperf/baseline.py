@@ -302,6 +302,8 @@ def load_run(
             f"--mlperf-compare={name}: a folder, not a run: give a stored run's file, name or "
             f"number (or point --mlperf-storage at the folder)"
         )
+    if os.path.exists(storage) and not os.path.isdir(storage):
+        raise BaselineError(f"--mlperf-storage={storage}: a file, not a folder of stored runs")
     if not os.path.isdir(storage):
         raise NoBaselineError(
             f"no stored runs: {storage} does not exist (save one with --mlperf-save)"

@@ -100,9 +100,15 @@ def write_reports(
             stale = os.path.join(directory, name)
             if (stale == json_path or stale not in texts) and os.path.exists(stale):
                 os.remove(stale)
+    written_now: set[str] = set()
     for path in sorted(texts, key=lambda p: p == json_path):  # report.json last
-        atomic_write(path, texts[path])
-    written = [path for path, _ in renderers if path in texts]
+        try:
+            atomic_write(path, texts[path])
+        except OSError as exc:  # a folder in the way, a full disk: this file only
+            failed[path] = str(exc.strerror or exc)
+            continue
+        written_now.add(path)
+    written = [path for path, _ in renderers if path in written_now]
     if failed:
         raise ReportSetError(written, failed, interrupted)
     return written
