@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +93,9 @@ def pytest_configure(config: pytest.Config) -> None:
         if value is not None:
             return value
         try:
-            value = config.getini(f"mlperf_{name}")
+            with warnings.catch_warnings():  # a TOML list or number: checked just below
+                warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
+                value = config.getini(f"mlperf_{name}")
         except (TypeError, ValueError, pytest.UsageError) as exc:  # pytest's typed values
             raise SettingsError(f"mlperf_{name}: {exc}") from None
         if not isinstance(value, str | int | float | bool):  # a TOML list or table
