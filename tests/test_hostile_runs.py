@@ -242,6 +242,25 @@ def test_hostile_options_are_usage_errors(
     suite.assert_clean_error(result, message)
 
 
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("deep.json", "*pytest-mlperf: deep.json: nested too deeply to be a pytest-mlperf file"),
+        ("a_folder", "*--mlperf-compare=a_folder: a folder, not a run*"),
+    ],
+)
+def test_unusable_runs_to_compare_with_are_usage_errors(
+    suite: Suite, target: str, message: str
+) -> None:
+    suite.write(GOOD)
+    (suite.path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (suite.path / "a_folder").mkdir()
+    result = suite.run(f"--mlperf-compare={target}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    _no_plugin_traceback(result)
+    suite.assert_clean_error(result, message)
+
+
 @pytest.mark.skipif(pytest.version_tuple < (9, 2), reason="pytest's native TOML table")
 def test_native_toml_numbers_are_accepted(suite: Suite) -> None:
     suite.write(GOOD)
