@@ -359,6 +359,30 @@ def test_call_arguments_are_refused_in_one_line_or_usable(X: Any, method: Any, n
     assert isinstance(method, str) and (name is None or isinstance(name, str))
 
 
+def _unsafe(text: str, *, lines: bool = False) -> list[str]:
+    """Characters a terminal or parser would obey; `lines`: line breaks are the page's own."""
+    return [c for c in text if not (lines and c == "\n") and neutral(c) != c]
+
+
+@settings(deadline=None, max_examples=50)
+@given(name=st.text(min_size=1, max_size=12), message=st.text(max_size=12))
+def test_hostile_names_reach_no_output_raw(name: str, message: str) -> None:
+    from pytest_mlperf.plugin.manager import junit_properties
+    from pytest_mlperf.report.markdown import render_markdown
+    from pytest_mlperf.report.terminal import render_terminal
+
+    data = record(
+        [result(f"t.py::test_[{name}]", "fail", name=name)],
+        errors=[{"nodeid": "t.py::test_b", "message": message}],
+        lost=[name],
+    )
+    lines = render_terminal(data, verbose=True)
+    assert not [line for line in lines if _unsafe(line)]
+    assert not _unsafe(render_markdown(data), lines=True)
+    props = junit_properties(Records(entries=data["results"]))
+    assert not [p for p in props if _unsafe(p[0]) or _unsafe(str(p[1]))]
+
+
 # -- xdist bookkeeping ------------------------------------------------------------------------
 
 
