@@ -197,8 +197,10 @@ class Benchmarker:
 
     def __post_init__(self) -> None:
         # type, range and an upper bound on each setting: no overflow, NaN or hang later
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        validate.settings(values, validate.BENCHMARKER_CHECKS)
+        checks = validate.BENCHMARKER_CHECKS
+        validate.settings(
+            {f.name: getattr(self, f.name) for f in fields(self) if f.name in checks}, checks
+        )
 
     def benchmark(
         self,

@@ -12,7 +12,7 @@ import difflib
 import math
 import numbers
 import re
-from collections.abc import Callable, Mapping, Set
+from collections.abc import Callable, Collection, Mapping, Set
 from typing import Any
 
 MAX_SECONDS = 1e6  # about 11 days: any setting in seconds above this is a typo
@@ -129,17 +129,24 @@ def optional(check: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
-def settings(values: Mapping[str, Any], checks: Mapping[str, Callable[..., Any]]) -> None:
-    """Check each given setting; an unknown one is named with the accepted ones."""
-    unknown = sorted(set(values) - set(checks))
+def settings(
+    values: Mapping[str, Any],
+    checks: Mapping[str, Callable[..., Any]],
+    accepted: Collection[str] | None = None,
+) -> None:
+    """Check each given setting that has a check; a setting outside `accepted` (default: the
+    checked ones) is named with the accepted ones."""
+    known = sorted(checks if accepted is None else accepted)
+    unknown = sorted(set(values) - set(known))
     if unknown:
-        guesses = [m for key in unknown for m in difflib.get_close_matches(key, list(checks), 1)]
+        guesses = [m for key in unknown for m in difflib.get_close_matches(key, known, 1)]
         hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
         raise ArgumentError(
-            f"unknown setting {', '.join(unknown)}{hint}; accepted: {', '.join(sorted(checks))}"
+            f"unknown setting {', '.join(unknown)}{hint}; accepted: {', '.join(known)}"
         )
     for key, value in values.items():
-        checks[key](key, value)
+        if key in checks:
+            checks[key](key, value)
 
 
 def whole_from(low: int, high: int = MAX_CALLS) -> Callable[[str, Any], int]:

@@ -11,6 +11,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
@@ -63,7 +64,8 @@ class ModelBench:
         from ..bench import Benchmarker
 
         s = self._manager.settings
-        validate.settings(overrides, validate.BENCHMARKER_CHECKS)
+        accepted = [f.name for f in fields(Benchmarker)]
+        validate.settings(overrides, validate.BENCHMARKER_CHECKS, accepted)
         options: dict[str, Any] = {"max_time": s.max_time, "confidence": s.confidence}
         options.update(overrides)
         return Benchmarker(**options)
