@@ -83,6 +83,12 @@ def test_ab_bad_data(model_bench):
 def test_advise_bad_name(model_bench):
     model_bench.advise(lr, X, name=["x"])
 
+def test_advise_bad_techniques(model_bench):
+    model_bench.advise(lr, X, techniques=5)
+
+def test_advise_unknown_option(model_bench):
+    model_bench.advise(lr, X, tecniques=["quantize"])
+
 @pytest.mark.latency(p95_ms=GENEROUS)
 def test_frozen_clock_does_not_hang(model_bench):
     result = model_bench(lr, X, clock=lambda: 0, samples=20)
@@ -116,9 +122,8 @@ def test_bad_arguments_fail_their_tests_with_one_line(suite: Suite) -> None:
     )
     suite.write("import pathlib\n", GOOD, calls, data, OTHER_ENTRY_POINTS)
     result = suite.run("--mlperf-report=out", "-p", "no:randomly")
-    bad = (
-        len(BAD_CALLS) + len(BAD_ARGUMENTS) + len(BAD_DATA) + 5
-    )  # four entry points and the exiting model
+    # and seven more: the other entry points and the model that exits
+    bad = len(BAD_CALLS) + len(BAD_ARGUMENTS) + len(BAD_DATA) + 7
     result.assert_outcomes(passed=2, failed=bad)
     _no_plugin_traceback(result)
     lines = [
@@ -133,6 +138,8 @@ def test_bad_arguments_fail_their_tests_with_one_line(suite: Suite) -> None:
         "*model_bench: bad setting: blocks must be a whole number from 2 *, got nan",
         "*model_bench: X must be an array*, got 'abc'",
         "*model_bench: name must be a string or None, got *'x'* (list)",
+        "*model_bench: bad setting: techniques must be a list of names, got 5",
+        "*model_bench: bad setting: unknown setting tecniques (did you mean techniques?)*",
     )
     report = suite.report()
     assert {e["nodeid"].split("::")[1] for e in report["results"]} == {

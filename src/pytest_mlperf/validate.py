@@ -193,6 +193,46 @@ AB_CHECKS: dict[str, Callable[..., Any]] = {
 }
 
 
+def names(name: str, value: Any) -> Any:
+    """A collection of strings (a list, a set), not one string."""
+    if isinstance(value, str) or not isinstance(value, Collection):
+        raise _fail(name, value, "a list of names")
+    for item in value:
+        if not isinstance(item, str):
+            raise _fail(name, value, "a list of names")
+    return value
+
+
+def sizes(name: str, value: Any) -> Any:
+    """Batch sizes: positive whole numbers, as a sequence."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Collection) or not value:
+        raise _fail(name, value, "a sequence of batch sizes such as (1, 8, 32)")
+    for item in value:
+        whole(name, item, 1)
+    return value
+
+
+def function(name: str, value: Any) -> Any:
+    if not callable(value):
+        raise _fail(name, value, "a function")
+    return value
+
+
+# The options of `model_bench.advise` the fixture passes through (the rest: `call`).
+ADVISE_CHECKS: dict[str, Callable[..., Any]] = {
+    "batch_sizes": sizes,
+    "techniques": optional(names),
+    "max_accuracy_loss": real_in(0.0, 1.0, below=True),
+    "min_gain": real_in(0.0, 1e6),
+    "importance_threshold": real_in(0.0, 1.0),
+    "max_depth": optional(whole_from(1, 10**6)),
+    "bits": whole_from(1, 64),
+    "X_train": optional(rows),
+    "monthly_cost": optional(function),
+    "side_by_side": flag,
+}
+
+
 def call(X: Any, method: Any, name: Any) -> None:
     """Check the data, method and name of one `model_bench(...)`/`sweep(...)` call."""
     rows("X", X)

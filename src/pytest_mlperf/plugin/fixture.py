@@ -7,6 +7,7 @@ its traceback.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import warnings
@@ -185,6 +186,8 @@ class ModelBench:
         self._check(
             lambda: validate.call(X, options.get("method", "predict"), options.get("name")), ""
         )
+        accepted = [p for p in inspect.signature(advise).parameters if p not in ("model", "X")]
+        self._check(lambda: validate.settings(options, validate.ADVISE_CHECKS, accepted))
         options.setdefault("limits", self.limits)
         options.setdefault("benchmarker", self.benchmarker())
         self._progress("advise: measuring the model and each optimization that applies")
