@@ -242,6 +242,18 @@ def test_benchmarker_settings_are_refused_in_one_line_or_usable(key: str, value:
     assert int(bench.warmup_time * 1e9) >= 0 and bench.samples >= 2
 
 
+@given(
+    key=st.sampled_from(sorted({*validate.AB_CHECKS, *validate.ADVISE_CHECKS})),
+    value=HOSTILE_VALUES,
+)
+def test_ab_and_advise_options_are_refused_in_one_line(key: str, value: Any) -> None:
+    table = validate.AB_CHECKS if key in validate.AB_CHECKS else validate.ADVISE_CHECKS
+    try:
+        validate.settings({key: value}, table)
+    except validate.ArgumentError as exc:
+        assert str(exc).startswith(f"{key} must be ") and "\n" not in str(exc)
+
+
 @settings(deadline=None)
 @given(
     marker=st.sampled_from(sorted(MARKERS)),
