@@ -343,6 +343,9 @@ def test_an_interrupted_run_is_partial_marked_and_never_saved(
     assert "INTERNALERROR" not in result.stdout.str() + result.stderr.str()
     report = suite.report()
     assert report["interrupted"] is True
+    # one whole set: the Markdown beside the record is this (partial) run's
+    markdown = (suite.path / "out" / "report.md").read_text(encoding="utf-8")
+    assert "**Interrupted:**" in markdown
     assert report["summary"]["verdict"] == "fail"
     measured = {e["nodeid"].split("::")[1] for e in report["results"]}
     assert {f"test_before[{i}]" for i in range(3)} <= measured
