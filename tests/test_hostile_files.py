@@ -119,6 +119,15 @@ def test_lost_or_interrupted_records_fail_in_report_and_merge(
     assert ("LOST t.py::test_c" if section == "lost" else "INTERRUPTED:") in shown
 
 
+def test_the_html_page_says_a_run_is_partial() -> None:
+    pytest.importorskip("jinja2")
+    from pytest_mlperf.report.html import render_html
+
+    page = render_html(record([result("t.py::a")], lost=["t.py::b"], interrupted=True))
+    assert "Interrupted: the run was stopped before its end" in page
+    assert "Lost (their worker crashed): t.py::b" in page
+
+
 @pytest.mark.parametrize(
     "flag", ["--requests-per-month", "--p95-ms", "--peak-to-average", "--throughput-rps"]
 )
