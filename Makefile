@@ -1,13 +1,14 @@
 # Two commands set everything up on a machine with only python3 and make:
 #   make demo   - install, run the example suite with --mlperf-report, print where the report is
 #   make test   - install, then lint (ruff), type-check (mypy --strict) and run the test suite
+#   make fuzz   - the hostile-input tests with many more generated examples
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests examples benchmarks conftest.py)
 
-.PHONY: install demo test lint typecheck pytest docs bench clean
+.PHONY: install demo test lint typecheck pytest docs bench fuzz clean
 
 install: $(STAMP)
 
@@ -33,6 +34,10 @@ pytest: $(STAMP)
 	$(BIN)/pytest -n 2 -q
 
 test: lint typecheck pytest docs
+
+# the hostile-input corpus with many more Hypothesis examples than `make test` runs
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest -n 2 -q tests/test_hostile_files.py tests/test_hostile_runs.py
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --quiet --site-dir site

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import textwrap
 from fnmatch import fnmatch
 from pathlib import Path
@@ -21,6 +22,11 @@ import pytest
 import sklearn.datasets
 import sklearn.linear_model
 import sklearn.tree  # noqa: F401
+from hypothesis import settings
+
+# `make fuzz` (HYPOTHESIS_PROFILE=fuzz) runs the hostile-input strategies far longer
+settings.register_profile("fuzz", max_examples=2000, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Imported once here (above, too): pytester forgets the modules each run imported, and
 # importing these again in every run would cost more than the measurements themselves. The

@@ -71,7 +71,7 @@ def test_the_same_test_in_two_shards_is_refused(tmp_path: Path, capsys: Any) -> 
     [
         ({"schema": "pytest-mlperf/2", "results": []}, "not a pytest-mlperf/1 report"),
         ({"machine_info": {}, "benchmarks": []}, "not a pytest-mlperf/1 report"),
-        ("", "not valid JSON"),
+        ("", "the file is empty"),
     ],
 )
 def test_other_files_are_refused_naming_them(

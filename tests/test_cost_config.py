@@ -133,7 +133,10 @@ def test_assumption_overrides_are_validated_and_normalised() -> None:
 @pytest.mark.parametrize(
     ("overrides", "match"),
     [
-        ({"requests_per_month": 0}, r"requests_per_month: expected a number above 0, got 0"),
+        (
+            {"requests_per_month": 0},
+            r"requests_per_month: expected a number above 0 and at most 1e\+15, got 0",
+        ),
         ({"requests_per_month": -5}, r"requests_per_month"),
         ({"requests_per_month": "5M"}, r"requests_per_month"),
         ({"requests_per_month": float("nan")}, r"requests_per_month"),

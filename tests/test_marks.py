@@ -16,7 +16,11 @@ positive = st.floats(min_value=1e-9, max_value=1e9, allow_nan=False, allow_infin
 
 
 @given(st.dictionaries(st.sampled_from(LATENCY_KEYS), positive | st.integers(1, 10**6), min_size=1))
-def test_valid_latency_limits_are_kept(kwargs: dict[str, Any]) -> None:
+def test_valid_latency_limits_are_kept(given_kwargs: dict[str, Any]) -> None:
+    # percentile limits in percentile order (a p50 limit above the p95 one is refused)
+    keys = [k for k in LATENCY_KEYS if k in given_kwargs and k != "mean_ms"]
+    values = sorted((given_kwargs[k] for k in keys), key=float)
+    kwargs = {**given_kwargs, **dict(zip(keys, values, strict=True))}
     limits = parse_marker("latency", (), kwargs)
     assert {(lim.metric, lim.value) for lim in limits} == {
         (key.removesuffix("_ms"), float(value)) for key, value in kwargs.items()
@@ -72,3 +76,14 @@ def test_help_lines_come_from_the_signatures() -> None:
     assert marker_help("latency").startswith(
         "latency(p50_ms=..., p90_ms=..., p95_ms=..., p99_ms=..., mean_ms=...): pytest-mlperf:"
     )
+
+
+@given(st.sampled_from(LATENCY_KEYS[:4]), st.sampled_from(LATENCY_KEYS[:4]), positive, positive)
+def test_percentile_limits_out_of_order_are_refused(
+    low: str, high: str, a: float, b: float
+) -> None:
+    if LATENCY_KEYS.index(low) >= LATENCY_KEYS.index(high) or a == b:
+        return
+    small, large = sorted((a, b))
+    with pytest.raises(MarkerError, match=f"{low}=.* is above {high}="):
+        parse_marker("latency", (), {low: large, high: small})

@@ -19,6 +19,8 @@ def entry(nodeid: str, batch: int = 1, verdict: str = "pass") -> dict[str, Any]:
         "name": "LogisticRegression",
         "model": "LogisticRegression",
         "batch_size": batch,
+        "latency_ms": {"p50": 0.8, "p95": 1.0},
+        "throughput_rps": 1250.0,
         "checks": [check],
     }
 
@@ -72,7 +74,7 @@ def test_unusable_files_are_named(tmp_path: Path, content: str, message: str) ->
 
 
 def test_missing_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(MergeError, match="cannot read"):
+    with pytest.raises(MergeError, match="cannot be read"):
         load_report(str(tmp_path / "nope.json"))
 
 

@@ -130,7 +130,8 @@ BAD_CALLS = {
     ),
     "bad_setting": (
         "model_bench(lr, X, confidence=2)",
-        "*model_bench: bad setting: confidence must be above 0.5 and below 1, got 2",
+        "*model_bench: bad setting: confidence must be a finite number above 0.5 and below 1, "
+        "got 2",
     ),
     "raises_in_warm_up": (
         "model_bench(boom, X)",

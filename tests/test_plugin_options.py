@@ -81,8 +81,11 @@ def test_ini_twins_are_used_and_the_command_line_wins(suite: Suite) -> None:
     assert _settings_and_level(suite.report("cli-out")) == (0.99, 4.0, "fail", "99")
     # an empty value on the command line turns off the ini's report
     (suite.path / "ini-out" / "report.json").unlink()
-    suite.run("--mlperf-report=").assert_outcomes(passed=1)
+    result = suite.run("--mlperf-report=")
+    result.assert_outcomes(passed=1)
     assert not (suite.path / "ini-out" / "report.json").exists()
+    # ... and says so, rather than leaving the user to look for a report
+    result.stdout.fnmatch_lines(["*--mlperf-report= is empty: no report is written"])
 
 
 DISABLED = """

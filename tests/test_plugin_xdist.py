@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from pytest_mlperf.cli import main
+
 if TYPE_CHECKING:
     from conftest import Suite
 
@@ -98,6 +100,11 @@ def test_a_crashed_worker_loses_only_the_test_it_was_running(suite: Suite) -> No
     assert "test_user_suite.py::test_elsewhere" in nodeids
     assert report["lost"] == ["test_same_worker.py::test_crashes"]
     assert any("crashed" in w and "test_crashes" in w for w in report["warnings"])
+    # a run that lost a test is not a passing run, here and when rendered or merged again
+    assert report["summary"]["verdict"] == "fail"
+    saved = str(suite.path / "out" / "report.json")
+    assert main(["report", saved]) == 1
+    assert main(["merge", saved, "-o", str(suite.path / "merged")]) == 1
 
 
 def test_serial_measures_one_benchmark_at_a_time(suite: Suite) -> None:

@@ -220,7 +220,8 @@ def test_without_the_stability_terms_the_same_limits_flip() -> None:
 @pytest.mark.parametrize(("factor", "expected"), [(0.6, "fail"), (1.7, "pass")])
 def test_clear_limits_stay_decided(factor: float, expected: str) -> None:
     verdicts = verdicts_over_runs(factor)
-    # 31 and 27 of 32 on this seed (docs/verdicts.md): a run whose own window was slow stays INCONCLUSIVE
+    # 31 and 27 of 32 on this seed (docs/verdicts.md); a run whose own window was slow stays
+    # INCONCLUSIVE
     assert verdicts.count(expected) >= 26, verdicts
     assert set(verdicts) <= {expected, "inconclusive"}
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from . import stats
-from .files import new_temp_file
+from .files import UnreadableJson, new_temp_file, read_json
 from .numbers import fmt
 from .results import SCHEMA
 
@@ -63,8 +63,13 @@ class NoBaselineError(BaselineError):
 # --------------------------------------------------------------------------------------------
 
 
+MAX_FIGURE = 1e15  # ms, rows/s, MB: anything larger is damage, and would overflow arithmetic
+
+
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    # NaN and infinities fail the comparison; a huge int is compared exactly, not converted
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    return number and abs(value) <= MAX_FIGURE
 
 
 def _entry_problem(entry: Any) -> str | None:
@@ -121,16 +126,9 @@ def validate_run(data: Any, source: str) -> dict[str, Any]:
 def read_run(path: str) -> dict[str, Any]:
     """Load and validate one run file; any problem is a BaselineError that names the file."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BaselineError(f"{path}: cannot be read: {exc}") from exc
-    if not text.strip():
-        raise BaselineError(f"{path}: the file is empty (truncated?)")
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise BaselineError(f"{path}: not valid JSON (truncated or corrupted?): {exc}") from exc
+        data = read_json(path)
+    except UnreadableJson as exc:
+        raise BaselineError(str(exc)) from None
     return validate_run(data, path)
 
 
@@ -330,6 +328,13 @@ def load_run(
     if name is not None and os.path.isfile(name):
         report = read_run(name)
         return report, name, fingerprint_of(report) == fingerprint
+    if name is not None and os.path.isdir(name):
+        raise BaselineError(
+            f"--mlperf-compare={name}: a folder, not a run: give a stored run's file, name or "
+            f"number (or point --mlperf-storage at the folder)"
+        )
+    if os.path.exists(storage) and not os.path.isdir(storage):
+        raise BaselineError(f"--mlperf-storage={storage}: a file, not a folder of stored runs")
     if not os.path.isdir(storage):
         raise NoBaselineError(
             f"no stored runs: {storage} does not exist (save one with --mlperf-save)"

@@ -14,13 +14,13 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import ModuleType
 from typing import Any
 
 import numpy as np
 
-from . import stability, stats
+from . import stability, stats, validate
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb, resident_mb
@@ -223,14 +223,11 @@ class Benchmarker:
     clock: Callable[[], int] = field(default=time.perf_counter_ns, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0.5 < self.confidence < 1:
-            raise ValueError(f"confidence must be above 0.5 and below 1, got {self.confidence}")
-        if self.max_time <= 0:
-            raise ValueError(f"max_time must be positive, got {self.max_time}")
-        if self.samples < 2:
-            raise ValueError(f"samples must be at least 2, got {self.samples}")
-        if not 0 <= self.run_spread <= 2:
-            raise ValueError(f"run_spread must be between 0 and 2, got {self.run_spread}")
+        # type, range and an upper bound on each setting: no overflow, NaN or hang later
+        checks = validate.BENCHMARKER_CHECKS
+        validate.settings(
+            {f.name: getattr(self, f.name) for f in fields(self) if f.name in checks}, checks
+        )
 
     def benchmark(
         self,
@@ -288,8 +285,12 @@ class Benchmarker:
 
     def _warm_up(self, target: _Target, batches: list[Any]) -> int:
         deadline = self.clock() + int(self.warmup_time * 1e9)
+        # a user's clock that never advances must not warm up forever: real time bounds it too
+        real_deadline = time.perf_counter() + self.warmup_time
         calls = 0
-        while calls < self.warmup or self.clock() < deadline:
+        while calls < self.warmup or (
+            self.clock() < deadline and time.perf_counter() < real_deadline
+        ):
             self._call(target, batches[calls % len(batches)], "warm-up")
             calls += 1
         return calls

@@ -27,6 +27,7 @@ from .cost import (
     load_cost_config,
 )
 from .cost.estimate import SCHEMA as COST_SCHEMA
+from .neutral import neutral
 from .report.cost import cost_markdown, cost_terminal_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -279,10 +280,11 @@ def run_report(args: argparse.Namespace) -> int:
         if target
     ]
     with _damaged(f"{args.path}: cannot render this report"):
+        code = _gate(report, say=False)  # a record without a verdict fails before any write
         if not renderers:
             for line in render_terminal(report, verbose=args.verbose, quiet=args.quiet):
                 print(line)
-            return _gate(report, say=False)
+            return code
         try:  # everything is rendered before anything is written: no half of the outputs
             texts = [(target, render(report)) for target, render in renderers]
         except HtmlUnavailable as exc:  # its message says what to install
@@ -292,7 +294,7 @@ def run_report(args: argparse.Namespace) -> int:
             atomic_write(target, text)
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror or exc}") from exc
-        print(f"pytest-mlperf: wrote {target}")
+        print(neutral(f"pytest-mlperf: wrote {target}"))
     return _gate(report)
 
 
@@ -319,7 +321,7 @@ def run_merge(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise UsageError(f"cannot write to {args.output}: {exc.strerror or exc}") from exc
     for path in written:
-        print(f"pytest-mlperf: wrote {path}")
+        print(neutral(f"pytest-mlperf: wrote {path}"))
     return _gate(merged)
 
 
@@ -350,20 +352,29 @@ def _config(args: argparse.Namespace) -> CostConfig:
     return config.with_overrides(overrides, where="command line")
 
 
+# Upper bounds keep the cost arithmetic finite: 1e9 ms is eleven days per call.
+_FIGURE_BOUNDS = {
+    "p95_ms": 1e9,
+    "mean_ms": 1e9,
+    "throughput_rps": 1e15,
+    "max_monthly_usd": 1e15,
+    "warn_monthly_usd": 1e15,
+    "memory_mb": 1e9,
+}
+
+
 def run_cost(args: argparse.Namespace) -> int:
     """Estimate, print, and judge the budget: 1 when --max-monthly-usd is broken."""
     config = _config(args)
-    for flag in ("p95_ms", "mean_ms", "throughput_rps", "max_monthly_usd", "warn_monthly_usd"):
+    for flag, high in _FIGURE_BOUNDS.items():
         value = getattr(args, flag)
-        if value is not None and not (math.isfinite(value) and value > 0):
+        low_ok = value is None or (value >= 0 if flag == "memory_mb" else value > 0)
+        if value is not None and not (math.isfinite(value) and low_ok and value <= high):
+            low = "0 or more" if flag == "memory_mb" else "a number above 0"
             raise CostConfigError(
-                f"command line: --{flag.replace('_', '-')}: expected a number above 0, "
-                f"got {value:g}"
+                f"command line: --{flag.replace('_', '-')}: expected {low} and at most "
+                f"{high:g}, got {value:g}"
             )
-    if args.memory_mb is not None and not (math.isfinite(args.memory_mb) and args.memory_mb >= 0):
-        raise CostConfigError(
-            f"command line: --memory-mb: expected 0 or more, got {args.memory_mb:g}"
-        )
     workload = Workload(
         mean_ms=args.mean_ms if args.mean_ms is not None else args.p95_ms,
         p95_ms=args.p95_ms,
@@ -392,7 +403,8 @@ def run_cost(args: argparse.Namespace) -> int:
     elif args.format == "markdown":
         print(cost_markdown([entry]))
     else:
-        print("\n".join(cost_terminal_lines([entry], verbose=args.verbose)))
+        lines = cost_terminal_lines([entry], verbose=args.verbose)
+        print("\n".join(neutral(line) for line in lines))
         if config.source:
             print(f"config: {config.source}")
     if verdict is not None and args.format != "json":
@@ -408,7 +420,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handler(args)
     except (CostConfigError, UsageError) as exc:
-        print(f"pytest-mlperf {args.command}: error: {exc}", file=sys.stderr)
+        print(neutral(f"pytest-mlperf {args.command}: error: {exc}"), file=sys.stderr)
         return EXIT_USAGE
 
 

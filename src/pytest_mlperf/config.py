@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .validate import MAX_SECONDS
+
 INCONCLUSIVE_POLICIES = ("warn", "fail", "pass")
 DEFAULT_REPORT_DIR = "mlperf-report"
 DEFAULT_STORAGE = ".mlperf"
@@ -22,15 +24,24 @@ class SettingsError(ValueError):
     """An option or ini value that cannot be used."""
 
 
-def parse_positive_float(text: Any) -> float:
-    """A finite number above zero."""
+MAX_NUMBER = 1e15  # dollars, percent: far beyond any budget, far below an overflow
+
+
+def parse_positive_float(text: Any, high: float = MAX_NUMBER) -> float:
+    """A finite number above zero and at most `high`."""
     try:
         number = float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"expected a number, got {text!r}") from None
     if not math.isfinite(number) or number <= 0:
         raise SettingsError(f"expected a positive number, got {text!r}")
+    if number > high:
+        raise SettingsError(f"expected a number up to {high:g}, got {text!r}")
     return number
+
+
+def parse_seconds(text: Any) -> float:
+    return parse_positive_float(text, MAX_SECONDS)
 
 
 def parse_confidence(text: Any) -> float:
@@ -127,7 +138,7 @@ OPTIONS = (
     Option("no_html", "with --mlperf-report, skip report.html (its plots take ~0.3 s to import "
            "and ~50 ms per benchmark to draw)", parse_boolean, flag=True),
     Option("max_time", "most seconds of timed calls per measurement (default 10)",
-           parse_positive_float, metavar="SEC"),
+           parse_seconds, metavar="SEC"),
     Option("confidence", "confidence of every verdict and interval (default 0.95)",
            parse_confidence, metavar="C"),
     Option("run_spread", "run-to-run spread of a percentile, in percent, that every "
@@ -205,6 +216,12 @@ class Settings:
                 values[option.name] = option.parse(raw)
             except SettingsError as exc:
                 raise SettingsError(f"{option.ini}: {exc}") from None
+        high, low = values.get("budget_usd"), values.get("budget_warn_usd")
+        if high is not None and low is not None and low > high:
+            raise SettingsError(
+                f"mlperf_budget_warn_usd ({low:g}) is above mlperf_budget_usd ({high:g}): "
+                "the warning could never come before the failure"
+            )
         return cls(**values)
 
     def as_dict(self) -> dict[str, Any]:

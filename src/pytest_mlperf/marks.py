@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import itertools
 import math
 import numbers
 from collections.abc import Callable, Mapping, Sequence
@@ -143,7 +144,20 @@ def parse_marker(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> l
     if all(kwargs.get(key) is None for key in accepted):
         raise MarkerError(f"{where} needs at least one limit: {', '.join(accepted)}")
     limits: list[Limit] = func(**{k: float(v) for k, v in kwargs.items() if v is not None})
+    _check_percentile_order(where, limits)
     return limits
+
+
+def _check_percentile_order(where: str, limits: list[Limit]) -> None:
+    """A lower percentile's limit above a higher one's can never decide anything: p50 <= p95
+    always, so `p50_ms=100, p95_ms=0.1` is a typo in one of them."""
+    given = [lim for lim in limits if lim.quantile is not None]  # p50, p90, p95, p99 order
+    for low, high in itertools.pairwise(given):
+        if low.value > high.value:
+            raise MarkerError(
+                f"{where}: {low.metric}_ms={low.value:g} is above {high.metric}_ms="
+                f"{high.value:g}, but the {low.metric} is never above the {high.metric}"
+            )
 
 
 def parse_regression(args: Sequence[Any], kwargs: Mapping[str, Any]) -> float:

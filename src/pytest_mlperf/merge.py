@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
+from .baseline import BaselineError, validate_run
 from .cost import check_session_budget
+from .files import UnreadableJson, read_json
 from .results import SCHEMA, build_report
 
 
@@ -17,18 +18,24 @@ class MergeError(ValueError):
 def load_report(path: str) -> dict[str, Any]:
     """Read one report.json, refusing anything that is not a pytest-mlperf/1 record."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            data = json.load(fh)
-    except OSError as exc:
-        raise MergeError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise MergeError(f"{path}: not valid JSON (truncated or corrupted?): {exc}") from None
+        data = read_json(path)
+    except UnreadableJson as exc:
+        raise MergeError(str(exc)) from None
+    if isinstance(data, dict) and "benchmarks" in data and "machine_info" in data:
+        raise MergeError(
+            f"{path}: a pytest-benchmark file, not a {SCHEMA} report "
+            "(pytest-mlperf reads the report.json it wrote)"
+        )
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         found = data.get("schema") if isinstance(data, dict) else type(data).__name__
         raise MergeError(f"{path}: not a {SCHEMA} report (schema: {found!r})")
     for key in ("results", "environment", "settings"):
         if key not in data:
             raise MergeError(f"{path}: {SCHEMA} report without {key!r}")
+    try:
+        validate_run(data, path)  # each result's figures: present, finite, not absurd
+    except BaselineError as exc:
+        raise MergeError(str(exc)) from None
     return data
 
 
@@ -89,11 +96,10 @@ def merge_reports(
         budget=_merged_budget([r.get("budget") for _, r in reports], costs),
         comparisons=gather("comparisons"),
         recommendations=gather("recommendations"),
+        lost=[str(test) for test in gather("lost")],
+        interrupted=any(r.get("interrupted") for _, r in reports),
     )
     merged["shards"] = shards
-    lost = gather("lost")
-    if lost:
-        merged["lost"] = sorted(set(lost))
     return merged
 
 

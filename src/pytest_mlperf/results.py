@@ -256,8 +256,14 @@ def build_report(
     budget: dict[str, Any] | None = None,
     comparisons: list[dict[str, Any]] | None = None,
     recommendations: list[dict[str, Any]] | None = None,
+    lost: list[str] | None = None,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
-    """The report record (DESIGN.md §6) from result entries; renderers read only this."""
+    """The report record (DESIGN.md §6) from result entries; renderers read only this.
+
+    `lost` (tests a crashed worker took with it) and `interrupted` (a run stopped by Ctrl-C
+    or SIGTERM) appear only when they apply, and either makes the verdict FAIL.
+    """
     report: dict[str, Any] = {
         "schema": SCHEMA,
         "created": created,
@@ -273,6 +279,10 @@ def build_report(
         "errors": errors or [],
         "warnings": warnings or [],
     }
+    if lost:
+        report["lost"] = sorted(set(lost))
+    if interrupted:
+        report["interrupted"] = True
     report["summary"] = summarize(report)
     return report
 
@@ -296,7 +306,8 @@ def run_stability(entries: list[dict[str, Any]]) -> dict[str, float | None] | No
 
 def summarize(report: dict[str, Any]) -> dict[str, Any]:
     """Counts and the run's verdict: fail on a failed check, an error, a broken session
-    budget, a gating regression, or (with --mlperf-inconclusive=fail) an undecided check."""
+    budget, a gating regression, a lost test, an interrupted run, or (with
+    --mlperf-inconclusive=fail) an undecided check."""
     checks = [c for e in report["results"] for c in e["checks"]]
     failed = sum(c["verdict"] == "fail" for c in checks)
     inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
@@ -310,6 +321,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         or regressions
         or report.get("errors")
         or report.get("lost")
+        or report.get("interrupted")
         or budget.get("verdict") == "fail"
         or (report["settings"].get("inconclusive") == "fail" and inconclusive)
     )

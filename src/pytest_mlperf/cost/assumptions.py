@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import math
+import numbers
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +26,8 @@ _ARCH_ALIASES = {"x86": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm": 
 ALIASES = {"monthly_requests": "requests_per_month", "latency_slo_ms": "latency_limit_ms"}
 CLOUD_RUN_UTILIZATION = 0.6  # Cloud Run's autoscaler aims at 60 % CPU and concurrency
 DEFAULT_UTILIZATION = 0.7  # common practice elsewhere (not a documented default)
+# Upper bounds keep the arithmetic finite (1e308 requests a month is infinite dollars).
+HUGE = 1e15  # requests a month: a million times the busiest public APIs
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,14 @@ def _problem(where: str, key: str, text: str, value: Any) -> CostConfigError:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+    # numbers.Real admits NumPy scalars; a huge int is no number the arithmetic can use
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
 
 
 def _number(
@@ -100,7 +110,7 @@ def _number(
         rule = f"{kind} above {low:g}" if low_open else f"{kind} of at least {low:g}"
         if high != math.inf:
             rule += f" and at most {high:g}"
-        if not _is_number(value) or not math.isfinite(value):
+        if not _is_number(value) or not math.isfinite(float(value)):
             raise _problem(where, key, f"expected {rule}", value)
         if integer and float(value) != int(value):
             raise _problem(where, key, f"expected {rule}", value)
@@ -109,6 +119,10 @@ def _number(
         return int(value) if integer else float(value)
 
     return check
+
+
+# A monthly amount in dollars: a budget, a warning threshold (an upper bound keeps sums finite).
+dollars = _number(0, HUGE, low_open=True)
 
 
 def _optional(inner: Callable[[str, str, Any], Any]) -> Callable[[str, str, Any], Any]:
@@ -159,23 +173,23 @@ def _tiers(where: str, key: str, value: Any) -> tuple[str, ...]:
 
 
 _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
-    "requests_per_month": _number(0, low_open=True),
-    "peak_to_average": _number(1),
+    "requests_per_month": _number(0, HUGE, low_open=True),
+    "peak_to_average": _number(1, 1e6),
     "peak_hours": _number(0, 24, low_open=True),
     "target_utilization": _optional(_number(0, 1, low_open=True)),
-    "min_replicas": _optional(_number(0, integer=True)),
+    "min_replicas": _optional(_number(0, 1e6, integer=True)),
     "autoscaling": _boolean,
     "region": _name,
     "gcp_region": _name,
     "arch": _choice(ARCH_CHOICES, _ARCH_ALIASES),
-    "speed_factor": _number(0, low_open=True),
-    "memory_headroom": _number(1),
-    "base_memory_mb": _number(0),
+    "speed_factor": _number(0, 1e6, low_open=True),
+    "memory_headroom": _number(1, 1e3),
+    "base_memory_mb": _number(0, 1e9),
     "apply_free_tier": _boolean,
     "strategy": _choice(STRATEGIES),
     "balanced_weight": _number(0, 1),
     "tiers": _tiers,
-    "latency_limit_ms": _optional(_number(0, low_open=True)),
+    "latency_limit_ms": _optional(_number(0, 1e9, low_open=True)),
     "lambda_min_vcpu": _number(0, 6),
     "lambda_memory_mb": _optional(_number(128, 10240, integer=True)),
     "container_vcpu": _number(0, 16, low_open=True),
@@ -183,11 +197,11 @@ _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
     "eks_node_type": _optional(_name),
     "gke_node_type": _optional(_name),
     "cluster_share": _number(0, 1, low_open=True),
-    "account_concurrency": _number(1, integer=True),
+    "account_concurrency": _number(1, 1e9, integer=True),
     "gpu": _boolean,
-    "gpu_memory_mb": _number(0),
-    "response_bytes": _number(0),
-    "model_artifact_gb": _number(0),
+    "gpu_memory_mb": _number(0, 1e9),
+    "response_bytes": _number(0, 1e12),
+    "model_artifact_gb": _number(0, 1e6),
 }
 KEYS: tuple[str, ...] = tuple(_CHECKS)
 

@@ -54,6 +54,8 @@ def load_cost_config(path: str | os.PathLike[str] | None = None) -> CostConfig:
         raise CostConfigError(f"{label}: not valid TOML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise CostConfigError(f"{label}: not UTF-8 text: {exc}") from None
+    except RecursionError:
+        raise CostConfigError(f"{label}: nested too deeply to be a configuration") from None
     cost, pricing, prefix = _sections(data, label)
     return config_from_mapping(cost, pricing, where=f"{label}: {prefix}", source=label)
 

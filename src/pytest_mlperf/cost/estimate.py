@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .assumptions import Assumptions, check_against_prices, validate_overrides
+from .assumptions import Assumptions, check_against_prices, dollars, validate_overrides
 from .errors import CostConfigError
 from .model import TIER_GROUPS, TIERS, CostEstimate
 from .pricing import PriceTable, bundled_prices
@@ -194,14 +194,7 @@ def parse_budget(kwargs: Mapping[str, Any], *, where: str = "budget marker") -> 
     limits: dict[str, float | None] = {}
     for key in ("max_monthly_usd", "warn_monthly_usd"):
         value = rest.pop(key, None)
-        if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or value <= 0
-        ):
-            raise CostConfigError(f"{where}: {key}: expected a number above 0, got {value!r}")
-        limits[key] = None if value is None else float(value)
+        limits[key] = None if value is None else dollars(where, key, value)
     if limits["max_monthly_usd"] is None and limits["warn_monthly_usd"] is None:
         raise CostConfigError(f"{where}: give max_monthly_usd (or warn_monthly_usd)")
     high, low = limits["max_monthly_usd"], limits["warn_monthly_usd"]

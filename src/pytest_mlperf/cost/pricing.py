@@ -408,6 +408,9 @@ def _instance(name: str, item: Any, where: str) -> Instance:
     )
 
 
+MAX_FIGURE = 1e15  # a price, a size or a count: anything larger is a typo, and sums overflow
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
@@ -415,11 +418,13 @@ def _is_number(value: Any) -> bool:
 def _value(value: Any, kind: str, where: str) -> Any:
     if kind == _TIERED:
         return _tiered(value, where)
-    if not _is_number(value) or not math.isfinite(value):
+    if not _is_number(value) or not abs(value) < math.inf:  # a huge int is compared exactly
         raise CostConfigError(f"{where}: expected a number, got {value!r}")
     if value < 0 or (kind == _POSITIVE and value == 0):
         bound = "above zero" if kind == _POSITIVE else "zero or more"
         raise CostConfigError(f"{where}: expected a number {bound}, got {value!r}")
+    if value > MAX_FIGURE:
+        raise CostConfigError(f"{where}: expected a number up to {MAX_FIGURE:g}, got {value!r}")
     return float(value)
 
 
@@ -433,8 +438,11 @@ def _tiered(value: Any, where: str) -> Tiered:
     for pair in value:
         if not isinstance(pair, list) or len(pair) != 2 or not all(map(_is_number, pair)):
             raise CostConfigError(problem)
-        upper, price = float(pair[0]), float(pair[1])
-        if upper <= (steps[-1][0] if steps else 0) or not math.isfinite(price) or price < 0:
+        try:
+            upper, price = float(pair[0]), float(pair[1])
+        except OverflowError:  # an integer too large for a float
+            raise CostConfigError(problem) from None
+        if upper <= (steps[-1][0] if steps else 0) or not 0 <= price <= MAX_FIGURE:
             raise CostConfigError(f"{where}: bounds must increase and prices be >= 0: {value!r}")
         steps.append((upper, price))
     if steps[-1][0] != math.inf:

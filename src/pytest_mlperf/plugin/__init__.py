@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import argparse
 import os
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..config import OPTIONS, Settings, SettingsError
+from ..config import (
+    OPTIONS,
+    Settings,
+    SettingsError,
+    parse_confidence,
+    parse_positive_float,
+    parse_seconds,
+)
 from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
 from . import lazy
 from .fixture import MlperfInconclusiveWarning, ModelBench
@@ -27,13 +35,23 @@ if TYPE_CHECKING:
 CONFIGURED = "tool.pytest-mlperf"  # a pyproject.toml with cost or price tables of ours
 
 PLUGIN_NAME = "mlperf_manager"
+NUMERIC = (
+    parse_positive_float,
+    parse_seconds,
+    parse_confidence,
+)  # options whose ini value may be a number
+NATIVE_TOML_UNIONS = pytest.version_tuple >= (9, 2)  # addini(type=str | float) exists
 PATH_OPTIONS = {option.name: option.path for option in OPTIONS}
 
 __all__ = ["Manager", "MlperfInconclusiveWarning", "ModelBench", "model_bench"]
 
 
-def _argparse(convert: Callable[[str], Any]) -> Callable[[str], Any]:
+def _argparse(convert: Callable[[str], Any], name: str) -> Callable[[str], Any]:
     def wrapped(text: str) -> Any:
+        if not text.strip():
+            if name == "report":  # turns off the ini's report folder; said at the end
+                return ""
+            raise argparse.ArgumentTypeError("expected a value, got an empty string")
         try:
             return convert(text)
         except SettingsError as exc:
@@ -52,13 +70,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         extra: dict[str, Any] = {"nargs": "?", "const": option.const} if option.const else {}
         group.addoption(
             option.cli,
-            type=_argparse(option.parse),
+            type=_argparse(option.parse, option.name),
             default=None,
             metavar=option.metavar,
             help=option.help + ".",
             **extra,
         )
-        parser.addini(option.ini, f"as {option.cli}", default="")
+        if option.parse in NUMERIC and NATIVE_TOML_UNIONS:
+            # pytest 9's native [tool.pytest] table keeps TOML's types: `mlperf_max_time = 5`
+            # is an int, which a string-typed ini value would refuse
+            parser.addini(option.ini, f"as {option.cli}", type=str | float, default="")
+        else:
+            parser.addini(option.ini, f"as {option.cli}", default="")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -70,9 +93,13 @@ def pytest_configure(config: pytest.Config) -> None:
         if value is not None:
             return value
         try:
-            value = config.getini(f"mlperf_{name}")
-        except (ValueError, pytest.UsageError) as exc:  # pytest's conversion of a typed value
+            with warnings.catch_warnings():  # a TOML list or number: checked just below
+                warnings.simplefilter("ignore", pytest.PytestDeprecationWarning)
+                value = config.getini(f"mlperf_{name}")
+        except (TypeError, ValueError, pytest.UsageError) as exc:  # pytest's typed values
             raise SettingsError(f"mlperf_{name}: {exc}") from None
+        if not isinstance(value, str | int | float | bool):  # a TOML list or table
+            raise SettingsError(f"mlperf_{name}: expected a single value, got {value!r}")
         if value and PATH_OPTIONS.get(name):
             # like pytest's cache_dir: an ini path is relative to the rootdir, not the cwd
             value = str(config.rootpath / str(value))
@@ -92,6 +119,8 @@ def pytest_configure(config: pytest.Config) -> None:
         manager.notes.append(("warning", f"nothing to compare with yet: {no_baseline}"))
     if not is_worker:
         manager.notes += [("warning", problem) for problem in _store_problems(settings)]
+    if config.getoption("mlperf_report") == "" and not is_worker:
+        manager.notes.append(("warning", "--mlperf-report= is empty: no report is written"))
     config.pluginmanager.register(manager, PLUGIN_NAME)
 
 

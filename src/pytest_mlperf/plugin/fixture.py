@@ -7,15 +7,19 @@ its traceback.
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
+from .. import validate
 from ..marks import Limit
+from ..neutral import neutral
 from ..numbers import fmt
 from . import keys, lazy
 from .transport import LOCK_PATH, serial_lock
@@ -63,6 +67,8 @@ class ModelBench:
         from ..bench import Benchmarker
 
         s = self._manager.settings
+        accepted = [f.name for f in fields(Benchmarker)]
+        validate.settings(overrides, validate.BENCHMARKER_CHECKS, accepted)
         options: dict[str, Any] = {
             "max_time": s.max_time,
             "confidence": s.confidence,
@@ -82,6 +88,7 @@ class ModelBench:
         **overrides: Any,
     ) -> BenchmarkResult:
         """Measure `model.method` on batches of `batch_size` rows of X and check the markers."""
+        self._check(lambda: validate.call(X, method, name), "")
         if self.disabled:
             return self._run_once(model, X, batch_size, method, name)
         bench = self._make(overrides)
@@ -108,6 +115,7 @@ class ModelBench:
         """Measure growing batch sizes; `.best_batch_size` has the most rows/s within limits."""
         from ..bench import Sweep, as_batch_sizes
 
+        self._check(lambda: validate.call(X, method, name), "")
         sizes = self._guard(lambda: as_batch_sizes(batch_sizes))
         if self.disabled:
             return Sweep([self._run_once(model, X, bs, method, name) for bs in sizes])
@@ -151,6 +159,8 @@ class ModelBench:
         from ..ab import measure_ab
         from ..bench import SettingError
 
+        self._check(lambda: validate.call(X, method, None), "")
+        self._check(lambda: validate.settings(options, validate.AB_CHECKS))
         options.setdefault("tolerance_pct", self.tolerance_pct)
         if self.disabled:
             options.update(blocks=2, max_blocks=2, block_calls=20, warmup=0)
@@ -309,6 +319,11 @@ class ModelBench:
         lazy.load("optimize")
         from ..optimize import advise
 
+        self._check(
+            lambda: validate.call(X, options.get("method", "predict"), options.get("name")), ""
+        )
+        accepted = [p for p in inspect.signature(advise).parameters if p not in ("model", "X")]
+        self._check(lambda: validate.settings(options, validate.ADVISE_CHECKS, accepted))
         options.setdefault("limits", self.limits)
         options.setdefault("benchmarker", self.benchmarker())
         self._progress("advise: measuring the model and each optimization that applies")
@@ -325,10 +340,14 @@ class ModelBench:
     # the caught exception as "During handling of the above exception, another exception...".
 
     def _make(self, overrides: dict[str, Any]) -> Benchmarker:
+        return self._check(lambda: self.benchmarker(**overrides))
+
+    def _check(self, make: Callable[[], T], what: str = "bad setting: ") -> T:
+        """`make()`, or the test fails with one line naming the bad argument."""
         try:
-            return self.benchmarker(**overrides)
+            return make()
         except (TypeError, ValueError) as exc:
-            message = f"model_bench: bad setting: {exc}"
+            message = f"model_bench: {what}{exc}"
         self._error(message)
         pytest.fail(message, pytrace=False)
 
@@ -337,11 +356,14 @@ class ModelBench:
 
         try:
             return measure()
+        except SystemExit as exc:  # not an Exception: the test fails, and the report says why
+            message = f"model_bench: the model raised SystemExit({exc.code!r}) while measured"
+            self._error(message)
         except BenchmarkError as exc:
             self._error(str(exc))
             if isinstance(exc, ModelCallError):
                 raise  # keep the model's own traceback
-            message = f"model_bench: {exc}"
+            message = neutral(f"model_bench: {exc}")
         pytest.fail(message, pytrace=False)
 
     def _error(self, message: str) -> None:
@@ -374,7 +396,7 @@ class ModelBench:
         if undecided and self._manager.settings.inconclusive == "warn":
             for check in undecided:
                 warnings.warn(
-                    MlperfInconclusiveWarning(f"inconclusive: {check.message}"),
+                    MlperfInconclusiveWarning(neutral(f"inconclusive: {check.message}")),
                     stacklevel=_user_stacklevel(),
                 )
 

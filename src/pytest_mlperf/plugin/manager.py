@@ -9,6 +9,7 @@ after the report is written, so pytest's own summary line is still printed.
 from __future__ import annotations
 
 import json
+import shutil
 import tempfile
 from collections.abc import Generator
 from datetime import UTC, datetime
@@ -27,8 +28,18 @@ from ..marks import (
     parse_marker,
     parse_regression,
 )
+from ..neutral import neutral
 from . import keys, lazy
-from .transport import LOCK_PATH, PAYLOAD_KEY, SPOOL_KEY, Records, append_spool, read_spool
+from .signals import catch_sigterm, restore_sigterm
+from .transport import (
+    LOCK_PATH,
+    PAYLOAD_KEY,
+    SPOOL_KEY,
+    Records,
+    append_spool,
+    read_spool,
+    to_json,
+)
 
 if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
     from ..budget import TestBudget
@@ -45,8 +56,15 @@ def item_limits(item: pytest.Item) -> list[Limit]:
     the closest marker wins (a test may relax or tighten its module's budget)."""
     chosen: dict[str, Limit] = {}
     for name in MARKERS:
-        for mark in item.iter_markers(name):  # closest first
+        given: dict[tuple[int, str], float] = {}  # (node, metric): a limit set twice on one node
+        for node, mark in item.iter_markers_with_node(name):  # closest first
             for limit in parse_marker(name, mark.args, mark.kwargs):
+                earlier = given.setdefault((id(node), limit.metric), limit.value)
+                if earlier != limit.value:
+                    raise MarkerError(
+                        f"two @pytest.mark.{name} markers on {node.name} set {limit.metric} "
+                        f"({earlier:g} and {limit.value:g}): keep one"
+                    )
                 chosen.setdefault(limit.metric, limit)
     return list(chosen.values())
 
@@ -72,6 +90,10 @@ class Manager:
         self.report: dict[str, Any] | None = None
         self.written: list[str] = []
         self.notes: list[tuple[str, str]] = []  # (level, text) for the terminal summary
+        self.started_workers: set[str] = set()
+        self.finished_workers: set[str] = set()
+        self.interrupted = False
+        self._sigterm: Any = None
         workerinput = getattr(config, "workerinput", None)
         self.worker: str | None = workerinput.get("workerid") if workerinput else None
         self.spool: str | None = workerinput.get(SPOOL_KEY) if workerinput else None
@@ -182,6 +204,11 @@ class Manager:
                 f"{item.nodeid} is marked with {marks} "
                 "but never called the model_bench fixture, so nothing was checked"
             )
+            if item.stash.get(keys.COMPARISONS, []):
+                message = (
+                    f"{item.nodeid} is marked with {marks}, but model_bench.ab does not check "
+                    "such limits: call model_bench(model, X) to check them, or drop the marker"
+                )
             self.item_error(item, message)
             report.outcome = "failed"
             report.longrepr = f"pytest-mlperf: {message}"
@@ -200,7 +227,7 @@ class Manager:
         problems = self._problems(results) + self._ab_problems(item, records.comparisons)
         if report.passed and problems:
             report.outcome = "failed"
-            report.longrepr = "\n".join(problems)
+            report.longrepr = "\n".join(neutral(problem) for problem in problems)
         tolerance = item.stash.get(keys.REGRESSION_PCT, None)
         for result in results:
             entry = result.to_record(item.nodeid, report.outcome)
@@ -236,9 +263,13 @@ class Manager:
         p95 = [lim.value for lim in item.stash.get(keys.LIMITS, []) if lim.metric == "p95"]
         costs = []
         for result in results:
-            entry, check, warning = price_result(
-                result.to_record(item.nodeid), budget, p95[0] if p95 else None
-            )
+            try:
+                entry, check, warning = price_result(
+                    result.to_record(item.nodeid), budget, p95[0] if p95 else None
+                )
+            except (ValueError, ArithmeticError) as exc:  # a zero latency from a frozen clock
+                result.warnings.append(f"no cost estimate: {exc}")
+                continue
             costs.append(entry)
             if check is not None:
                 result.checks.append(check)
@@ -280,23 +311,50 @@ class Manager:
         if self.spool is None:
             self.spool = tempfile.mkdtemp(prefix="pytest-mlperf-")
         node.workerinput[SPOOL_KEY] = self.spool
+        self.started_workers.add(node.workerinput.get("workerid", "?"))
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_testnodedown(self, node: Any, error: Any) -> None:
+        worker = getattr(node, "workerinput", {}).get("workerid", "?")
+        if worker in self.finished_workers:
+            return  # xdist calls this twice for an interrupted worker: take its records once
+        self.finished_workers.add(worker)
         count = getattr(node, "workerinput", {}).get("workercount")
         self.workers = max(self.workers, count) if isinstance(count, int) else self.workers + 1
         payload = getattr(node, "workeroutput", {}).get(PAYLOAD_KEY)
         if payload:
             self.records.extend(json.loads(payload))
             return
-        worker = getattr(node, "workerinput", {}).get("workerid", "?")
         self.crashed.append(worker)
         if self.spool:
             self.records.extend(read_spool(self.spool, worker))
 
+    def _gather_unfinished_workers(self) -> None:
+        """Records of workers that never said goodbye (a Ctrl-C stops the controller before
+        they do): what they spooled, test by test, is all there is; then the spool goes."""
+        if self.spool is None:
+            return
+        for worker in sorted(self.started_workers - self.finished_workers):
+            self.finished_workers.add(worker)
+            self.records.extend(read_spool(self.spool, worker))
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool = None
+
     @pytest.hookimpl(optionalhook=True)
     def pytest_handlecrashitem(self, crashitem: str, report: Any, sched: Any) -> None:
         self.lost.append(crashitem)
+
+    # -- signals: SIGTERM ends the run as Ctrl-C does ------------------------------------
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        if not self.is_worker and not self.settings.disable:
+            self._sigterm = catch_sigterm()
+
+    def pytest_unconfigure(self, config: pytest.Config) -> None:
+        restore_sigterm(self._sigterm)
+        self._sigterm = None
+        if self.spool is not None and not self.is_worker:
+            shutil.rmtree(self.spool, ignore_errors=True)
 
     # -- end of session: one report, written before the summary --------------------------
 
@@ -304,9 +362,10 @@ class Manager:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if self.is_worker:
             if hasattr(self.config, "workeroutput"):
-                json_text = json.dumps(self.records.as_dict())
-                self.config.workeroutput[PAYLOAD_KEY] = json_text
+                self.config.workeroutput[PAYLOAD_KEY] = to_json(self.records)
             return
+        self._gather_unfinished_workers()
+        self.interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
         if self.settings.disable or not self.records:
             return
         if self.records.entries and not self.junit_test_properties:
@@ -318,9 +377,19 @@ class Manager:
                     "(set junit_family = xunit1 to get them; report.json has every figure)",
                 )
             )
-        self.report = self._build_report()
-        failed = self.report["summary"]["verdict"] == "fail"
-        self._write_outputs()
+        try:
+            self.report = self._build_report()
+            self._write_outputs()
+        except KeyboardInterrupt:  # a Ctrl-C at the very end: one line, not a traceback
+            self.interrupted = True
+            self.notes.append(("error", "interrupted while the report was written"))
+        except Exception as exc:  # a bug of ours must not cost pytest's own summary
+            self.notes.append(("error", f"cannot build the report: {type(exc).__name__}: {exc}"))
+        failed = self.report is None or self.report["summary"]["verdict"] == "fail"
+        if self.interrupted:
+            # a second Ctrl-C while the report was rendered, or the tests were stopped
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+            return
         if failed and session.exitstatus == pytest.ExitCode.OK:
             # a session budget or a regression broke: the report is written, pytest's
             # summary line still follows
@@ -351,9 +420,9 @@ class Manager:
             budget=self._session_budget(),
             comparisons=r.comparisons,
             recommendations=r.recommendations,
+            lost=self.lost,
+            interrupted=self.interrupted,
         )
-        if self.lost:
-            report["lost"] = sorted(set(self.lost))
         if self.baseline is not None:
             per_test = {
                 e["nodeid"]: e["regression_max_pct"] for e in r.entries if "regression_max_pct" in e
@@ -372,42 +441,54 @@ class Manager:
     def _write_outputs(self) -> None:
         lazy.load("baseline", "report", "report.html", "report.benchmark_json")
         from ..baseline import BaselineError, save_run
-        from ..report import append_step_summary, write_reports
-        from ..report.benchmark_json import write_benchmark_json
+        from ..report import ReportSetError, append_step_summary, write_reports
+        from ..report.benchmark_json import render_benchmark_json
 
         assert self.report is not None
         report = self.report
-        if self.settings.report_dir:
+        extra = (
+            [(self.settings.benchmark_json, render_benchmark_json)]
+            if self.settings.benchmark_json
+            else []
+        )
+        folder = self.settings.report_dir
+        if folder:
             from ..report.html import INSTALL_HINT, html_available
 
             if not html_available() and not self.settings.no_html:
                 self.notes.append(("info", f"{INSTALL_HINT} (report.json and report.md written)"))
-            try:
-                self.written = write_reports(
-                    report, self.settings.report_dir, html=not self.settings.no_html
-                )
-            except Exception as exc:  # a full disk, a NaN, a renderer's bug: not an INTERNALERROR
-                self.notes.append(
-                    ("error", f"cannot write the report to {self.settings.report_dir!r}: {exc}")
-                )
-                return
+        try:
+            self.written = write_reports(
+                report, folder, html=not self.settings.no_html, extra=extra
+            )
+        except ReportSetError as exc:  # a renderer's bug or a NaN: the other files are written
+            self.written = exc.written
+            self.interrupted = self.interrupted or exc.interrupted
+            for path, why in exc.failed.items():
+                self.notes.append(("error", f"cannot write {path}: {why}"))
+        except OSError as exc:  # a full disk, a folder taken away: not an INTERNALERROR
+            where = folder or self.settings.benchmark_json
+            self.notes.append(
+                ("error", f"cannot write the report to {where!r}: {exc.strerror or exc}")
+            )
+            return
+        if folder:
             try:
                 append_step_summary(report)
             except OSError as exc:  # the report itself is written: say so, do not fail the run
                 self.notes.append(
                     ("warning", f"cannot append the report to $GITHUB_STEP_SUMMARY: {exc}")
                 )
-        if self.settings.benchmark_json:
-            try:
-                self.written.append(write_benchmark_json(report, self.settings.benchmark_json))
-            except OSError as exc:
-                self.notes.append(("error", f"cannot write {self.settings.benchmark_json}: {exc}"))
-        if self.settings.save is not None:
-            try:
-                path = save_run(report, self.settings.storage, self.settings.save_name)
-                self.notes.append(("info", f"saved this run as {path}"))
-            except (OSError, BaselineError) as exc:
-                self.notes.append(("error", f"cannot save the run: {exc}"))
+        if self.settings.save is None:
+            return
+        if self.interrupted:  # a partial run must never become the baseline of the next one
+            self.notes.append(("warning", "the run was interrupted: it is not saved"))
+            return
+        try:
+            path = save_run(report, self.settings.storage, self.settings.save_name)
+            self.notes.append(("info", f"saved this run as {path}"))
+        except (OSError, BaselineError) as exc:
+            self.notes.append(("error", f"cannot save the run: {exc}"))
 
     def _session_budget(self) -> dict[str, Any] | None:
         from ..cost import check_session_budget
@@ -460,11 +541,11 @@ class Manager:
                 for line in lines:
                     terminalreporter.write_line(line)
             for path in self.written:
-                terminalreporter.write_line(f"pytest-mlperf: wrote {path}")
+                terminalreporter.write_line(neutral(f"pytest-mlperf: wrote {path}"))
         for level, text in self.notes:
             style = {"error": {"red": True}, "warning": {"yellow": True}}.get(level, {})
             prefix = {"error": "ERROR: ", "warning": "WARNING: "}.get(level, "")
-            terminalreporter.write_line(f"pytest-mlperf: {prefix}{text}", **style)
+            terminalreporter.write_line(neutral(f"pytest-mlperf: {prefix}{text}"), **style)
 
 
 TEST_HOOKS_NAME = "mlperf_tests"
@@ -485,7 +566,13 @@ class PerTestHooks:
     ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         report: pytest.TestReport = yield
         if not self.manager.settings.disable:
-            self.manager.review(item, report)
+            try:
+                self.manager.review(item, report)
+            except Exception as exc:  # a bug of ours fails one test, not the run
+                message = f"cannot judge this test's results: {type(exc).__name__}: {exc}"
+                self.manager.item_error(item, message)
+                report.outcome = "failed"
+                report.longrepr = f"pytest-mlperf: {item.nodeid}: {message}"
         return report
 
 
@@ -501,19 +588,20 @@ def load_warning(environment: dict[str, Any]) -> list[str]:
 
 
 def junit_properties(records: Records) -> list[tuple[str, object]]:
-    """Key figures of a test's results as JUnit XML properties (shown by CI test viewers)."""
+    """Key figures of a test's results as JUnit XML properties (shown by CI test viewers);
+    names are neutralised, so the XML stays well-formed whatever they hold."""
     props: list[tuple[str, object]] = []
     costs = {(c["name"], c["batch_size"]): c for c in records.costs}
     for entry in records.entries:
-        tag = f"mlperf[{entry['name']},batch={entry['batch_size']}]"
+        tag = neutral(f"mlperf[{entry['name']},batch={entry['batch_size']}]")
         lat = entry["latency_ms"]
         props += [(f"{tag}.{k}_ms", round(lat[k], 6)) for k in ("p50", "p95", "p99")]
         props.append((f"{tag}.throughput_rps", round(entry["throughput_rps"], 3)))
         if entry.get("memory_mb") is not None:
             props.append((f"{tag}.memory_mb", round(entry["memory_mb"], 4)))
-        props += [(f"{tag}.check.{c['metric']}", c["verdict"]) for c in entry["checks"]]
+        props += [(f"{tag}.check.{c['metric']}", neutral(c["verdict"])) for c in entry["checks"]]
         cost = costs.get((entry["name"], entry["batch_size"]))
         if cost and cost.get("recommended_monthly_usd") is not None:
             props.append((f"{tag}.monthly_usd", round(cost["recommended_monthly_usd"], 2)))
-            props.append((f"{tag}.recommended_tier", cost["recommended"]))
+            props.append((f"{tag}.recommended_tier", neutral(cost["recommended"])))
     return props

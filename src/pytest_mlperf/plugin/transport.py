@@ -44,6 +44,12 @@ class Records:
         return any(getattr(self, f.name) for f in fields(self))
 
 
+def to_json(records: Records) -> str:
+    """The records as JSON; a value JSON cannot hold becomes its text rather than an error
+    that would lose every record of the worker."""
+    return json.dumps(records.as_dict(), default=str)
+
+
 def spool_path(folder: str, worker: str) -> str:
     return os.path.join(folder, f"{worker}.jsonl")
 
@@ -51,7 +57,7 @@ def spool_path(folder: str, worker: str) -> str:
 def append_spool(folder: str, worker: str, records: Records) -> None:
     """One JSON line per test, flushed at once: what a crash cannot take back."""
     with open(spool_path(folder, worker), "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(records.as_dict()) + "\n")
+        fh.write(to_json(records) + "\n")
         fh.flush()
 
 

@@ -311,8 +311,12 @@ def _utc_iso(created: Any) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def render_benchmark_json(report: dict[str, Any]) -> str:
+    """:func:`to_pytest_benchmark_json` as text, indented as pytest-benchmark does."""
+    return json.dumps(to_pytest_benchmark_json(report), indent=4, allow_nan=False) + "\n"
+
+
 def write_benchmark_json(report: dict[str, Any], path: str) -> str:
-    """Write :func:`to_pytest_benchmark_json` atomically, indented as pytest-benchmark does."""
-    data = to_pytest_benchmark_json(report)
-    atomic_write(path, json.dumps(data, indent=4, allow_nan=False) + "\n")
+    """Write :func:`render_benchmark_json` atomically."""
+    atomic_write(path, render_benchmark_json(report))
     return path

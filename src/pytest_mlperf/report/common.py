@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
+from ..neutral import neutral
 from ..numbers import fmt as num
 from .comparison import comparison_rows
 
@@ -110,7 +111,10 @@ def checks_with(report: Mapping[str, Any], verdict: str) -> list[tuple[str, str]
 def text_table(
     header: Sequence[str], rows: Sequence[Sequence[str]], left: Collection[int] = (0, 1)
 ) -> list[str]:
-    """A plain-text table: the `left` columns left-aligned (names), the rest right (figures)."""
+    """A plain-text table: the `left` columns left-aligned (names), the rest right (figures).
+    Cells are neutralised first: a name's control characters can neither split a row nor
+    reach the terminal."""
+    rows = [[neutral(c) for c in r] for r in rows]
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: Sequence[str]) -> str:

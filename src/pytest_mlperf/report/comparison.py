@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..neutral import neutral
 from ..numbers import fmt, p_value
 from .escape import escape_md
 
@@ -65,12 +66,12 @@ def comparison_rows(comparisons: Sequence[Mapping[str, Any]]) -> list[list[str]]
 
 def comparison_table(comparisons: Sequence[Mapping[str, Any]]) -> str:
     """A plain aligned table followed by one line per regression or warning."""
-    rows = [list(COLUMNS), *comparison_rows(comparisons)]
+    rows = [list(COLUMNS), *([neutral(cell) for cell in r] for r in comparison_rows(comparisons))]
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)) for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
     lines += [
-        f"{_short(str(c['nodeid']))}: {c['message']}"
+        neutral(f"{_short(str(c['nodeid']))}: {c['message']}")
         for c in comparisons
         if c["verdict"] in ("regression", "warn")
     ]

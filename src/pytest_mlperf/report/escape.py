@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..neutral import neutral
+
 _MD_SPECIAL = str.maketrans(
     {
         "\\": "\\\\",
@@ -15,12 +17,11 @@ _MD_SPECIAL = str.maketrans(
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
-        "\n": " ",
-        "\r": " ",
     }
 )
 
 
 def escape_md(text: object) -> str:
     """Text safe inside Markdown (and the HTML it becomes): no formatting, tags or cell breaks."""
-    return str(text).translate(_MD_SPECIAL)
+    flat = " ".join(str(text).splitlines())  # a line break would end a table row
+    return neutral(flat).translate(_MD_SPECIAL)

@@ -211,7 +211,7 @@ class Page:
             "inconclusive": self._checks_with("inconclusive"),
             "regressions": [c for c in comparisons if c["verdict"] == "regression"],
             "errors": self._errors(),
-            "warnings": [str(w) for w in _list(self.report.get("warnings"))],
+            "warnings": self._incomplete() + [str(w) for w in _list(self.report.get("warnings"))],
             "stability": stability_line(self.report),
             "results": self._results(),
             "results_folded": len(self.results) > UNFOLDED_RESULTS,
@@ -229,6 +229,16 @@ class Page:
             "settings": _dict(self.report.get("settings")),
             "notes": self.notes,
         }
+
+    def _incomplete(self) -> list[str]:
+        """An interrupted run or lost tests, said first: the page shows only part of a run."""
+        out = []
+        if self.report.get("interrupted"):
+            out.append("Interrupted: the run was stopped before its end; this report is partial.")
+        lost = [str(n) for n in _list(self.report.get("lost"))]
+        if lost:
+            out.append(f"Lost (their worker crashed): {', '.join(lost)}")
+        return out
 
     def _title(self) -> str:
         verdict = str(_dict(self.report.get("summary")).get("verdict", "")).upper()

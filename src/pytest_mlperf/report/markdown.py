@@ -272,6 +272,11 @@ def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
         f"{summary.get('errors', 0)} errors{regression_count(report)}.",
         "",
     ]
+    if report.get("interrupted"):
+        head += ["**Interrupted:** the run was stopped before its end; this report is partial.", ""]
+    if report.get("lost"):
+        lost = ", ".join(escape_md(n) for n in report["lost"])
+        head += [f"**Lost** (their worker crashed): {lost}", ""]
     steadiness = stability_line(report)
     head += [f"{escape_md(steadiness[0].upper() + steadiness[1:])}.", ""] if steadiness else []
     budget = report.get("budget")

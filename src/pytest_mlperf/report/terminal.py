@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..neutral import neutral
 from .common import (
     COLUMNS,
     FLAGGED,
@@ -29,14 +30,18 @@ def _comparison_lines(
     """Regressions, warnings and improvements one line each (-q: regressions only); the whole
     table with -v."""
     if quiet:
-        return [comparison_line(c) for c in comparisons if is_regression(c)]
+        return [neutral(comparison_line(c)) for c in comparisons if is_regression(c)]
     if not comparisons:
         return []
     head = f"pytest-mlperf comparisons: {verdict_counts(comparisons)}"
     if verbose:
         return [head, comparison_table(comparisons), ""]
     shown = (*FLAGGED, "improvement")
-    return [head, *(comparison_line(c) for c in comparisons if c.get("verdict") in shown), ""]
+    return [
+        head,
+        *(neutral(comparison_line(c)) for c in comparisons if c.get("verdict") in shown),
+        "",
+    ]
 
 
 def render_terminal(
@@ -55,27 +60,33 @@ def render_terminal(
     if loads:
         lines += [*loads, ""]
     if not quiet and report.get("sweeps"):
-        lines += [f"sweep {sweep_line(s)}" for s in report["sweeps"]]
+        lines += [neutral(f"sweep {sweep_line(s)}") for s in report["sweeps"]]
         lines.append("")
     if not quiet and report.get("costs"):
-        lines += cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
+        costs = cost_terminal_lines(report["costs"], detail=verbose, verbose=verbose)
+        lines += [neutral(line) for line in costs]
         lines.append("")
     lines += _comparison_lines(comparisons, quiet=quiet, verbose=verbose)
     for nodeid, message in checks_with(report, "fail"):
-        lines.append(f"FAIL {nodeid}: {message}")
+        lines.append(neutral(f"FAIL {nodeid}: {message}"))
     # Inconclusive checks fail the run only under --mlperf-inconclusive=fail; -q hides the rest.
     if not quiet or report["settings"].get("inconclusive") == "fail":
         for nodeid, message in checks_with(report, "inconclusive"):
-            lines.append(f"INCONCLUSIVE {nodeid}: {message}")
+            lines.append(neutral(f"INCONCLUSIVE {nodeid}: {message}"))
     for error in report.get("errors") or []:
-        lines.append(f"ERROR {error['nodeid']}: {error['message']}")
+        lines.append(neutral(f"ERROR {error['nodeid']}: {error['message']}"))
+    lines += [neutral(f"LOST {nodeid}: its worker crashed") for nodeid in report.get("lost") or []]
+    if report.get("interrupted"):
+        lines.append("INTERRUPTED: the run was stopped before its end: this report is partial")
     budget = report.get("budget")
     if budget and (not quiet or budget["verdict"] == "fail"):
-        lines.append(f"SESSION BUDGET {budget['verdict'].upper()}: {budget['message']}")
+        lines.append(neutral(f"SESSION BUDGET {budget['verdict'].upper()}: {budget['message']}"))
     if not quiet:
-        lines += [f"WARNING: {warning}" for warning in report.get("warnings") or []]
+        lines += [neutral(f"WARNING: {warning}") for warning in report.get("warnings") or []]
     if verbose:
-        lines += [f"pass {nodeid}: {message}" for nodeid, message in checks_with(report, "pass")]
+        lines += [
+            neutral(f"pass {nodeid}: {message}") for nodeid, message in checks_with(report, "pass")
+        ]
     if not quiet or summary["verdict"] != "pass":
         lines.append(
             f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['checks']} checks, "
