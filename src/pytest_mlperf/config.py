@@ -57,7 +57,7 @@ def parse_spread_pct(text: Any) -> float:
     """A percentage from 0 to 200 (0 trusts each run's own window)."""
     try:
         number = float(text)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise SettingsError(f"expected a percentage such as 15, got {text!r}") from None
     if not math.isfinite(number) or not 0 <= number <= 200:
         raise SettingsError(f"expected a percentage from 0 to 200, got {text!r}")
