@@ -195,6 +195,7 @@ def ci(c: dict[str, Any]) -> list[str]:
         )
         out.append(
             f"- {what}: reference inside the CI in **{m['hits']} of {m['runs']}** runs "
+            f"({m.get('open_hits', 0)} of them with an open end: n/a, too few effective calls) "
             f"(p95 of the 2,000-call block just before the run: {m['block_hits']}); "
             f"timed calls {sp(m['timed_calls'], digits=4)}; CI width {sp(m['ci_width_ms'], 'ms')};"
             f" stopped: {m['stop_reasons']}; verdicts {m['verdicts']}; runs where pytest-mlperf"
