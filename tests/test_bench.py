@@ -300,3 +300,50 @@ def test_measuring_under_cprofile_works() -> None:
     result = cProfile.Profile().runcall(bench.benchmark, LR, X)
     assert result.n_samples == 10 and result.memory_mb is not None
     assert result.memory_method == "tracemalloc"  # memray cannot hand cProfile's hook back
+
+
+def test_a_call_that_never_returns_is_stopped_by_the_measurement_deadline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model that hangs (here: sleeps for a minute) ends in one error naming the deadline."""
+    import time
+
+    from pytest_mlperf import watchdog
+
+    monkeypatch.setattr(watchdog, "DEADLINE_FLOOR_S", 0.3)
+    monkeypatch.setattr(watchdog, "DEADLINE_FACTOR", 1.0)
+    calls = 0
+
+    def hangs(batch: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls > 3:
+            time.sleep(60)
+
+    started = time.perf_counter()
+    with pytest.raises(ModelCallError, match=r"hangs.__call__ raised MeasurementTimeout during "):
+        Benchmarker(max_time=0.05, warmup_time=0.0, measure_memory=False).benchmark(hangs, X)
+    assert time.perf_counter() - started < 5
+    import signal
+
+    assert signal.getitimer(signal.ITIMER_REAL)[0] == 0.0  # disarmed, handler given back
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)
+
+
+def test_the_deadline_leaves_another_interval_timer_alone() -> None:
+    """pytest-timeout's signal method (or the user's own timer) keeps its SIGALRM."""
+    import signal
+
+    from pytest_mlperf import watchdog
+
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    signal.setitimer(signal.ITIMER_REAL, 30.0)
+    try:
+        with watchdog.deadline(0.01):
+            assert signal.getsignal(signal.SIGALRM) is not None
+            assert signal.getitimer(signal.ITIMER_REAL)[0] > 1.0  # still the other timer
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0.0)
+        signal.signal(signal.SIGALRM, previous)
+    assert fired == []

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from . import stability, stats, validate
+from . import stability, stats, validate, watchdog
 from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb, resident_mb
@@ -244,6 +244,22 @@ class Benchmarker:
         batches = make_batches(X, batch_size, self.seed)
         judge = Judge(limits, batch_size, self.confidence, self.run_spread)
         started = time.perf_counter()
+        seconds = watchdog.deadline_for(self.max_time, self.warmup_time)
+        try:
+            with watchdog.deadline(seconds):
+                return self._measure(target, batches, judge, batch_size, name, started)
+        except watchdog.MeasurementTimeout as exc:  # fired between calls: still one line
+            raise ModelCallError(f"{target.name}.{target.method}: {exc}") from None
+
+    def _measure(
+        self,
+        target: _Target,
+        batches: list[Any],
+        judge: Judge,
+        batch_size: int,
+        name: str | None,
+        started: float,
+    ) -> BenchmarkResult:
         warmup_calls = self._warm_up(target, batches)
         samples_ns, stop_reason = self._timed_loop(target, batches, judge)
         samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
