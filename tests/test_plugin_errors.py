@@ -4,6 +4,7 @@ tests of the same run still measured and reported."""
 from __future__ import annotations
 
 import os
+import time
 from typing import TYPE_CHECKING
 
 import pytest
@@ -279,3 +280,34 @@ def test_bad_ini_values_are_usage_errors(suite: Suite, key: str, value: str, mes
     result = suite.run()
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     suite.assert_clean_error(result, message)
+
+
+def test_a_model_that_never_returns_fails_its_test_and_the_run_goes_on(
+    suite: Suite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The measurement's deadline (shortened here from its 300 s floor) ends a hung call."""
+    from pytest_mlperf import watchdog
+
+    monkeypatch.setattr(watchdog, "DEADLINE_FLOOR_S", 1.0)
+    monkeypatch.setattr(watchdog, "DEADLINE_FACTOR", 0.0)
+    suite.write(
+        """
+        import time
+
+        def hangs(batch):
+            time.sleep(60)
+
+        def test_hangs(model_bench):
+            model_bench.ab(noop, hangs, X, blocks=2, max_blocks=2, block_calls=20, warmup=0)
+
+        def test_after(model_bench):
+            model_bench(noop, X, samples=20)
+        """
+    )
+    started = time.perf_counter()
+    result = suite.run("--mlperf-report=out")
+    assert time.perf_counter() - started < 30
+    result.assert_outcomes(passed=1, failed=1)
+    assert "MeasurementTimeout" in result.stdout.str()
+    assert "INTERNALERROR" not in result.stdout.str()
+    assert [e["nodeid"] for e in suite.report()["results"]] == ["test_user_suite.py::test_after"]

@@ -7,11 +7,12 @@ its traceback.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -353,6 +354,7 @@ class ModelBench:
 
     def _guard(self, measure: Callable[[], T]) -> T:
         from ..bench import BenchmarkError, ModelCallError
+        from ..watchdog import MeasurementTimeout
 
         try:
             return measure()
@@ -364,18 +366,27 @@ class ModelBench:
             if isinstance(exc, ModelCallError):
                 raise  # keep the model's own traceback
             message = neutral(f"model_bench: {exc}")
+        except MeasurementTimeout as exc:  # fired outside a model call: one line
+            message = f"model_bench: {exc}"
+            self._error(message)
         pytest.fail(message, pytrace=False)
 
     def _error(self, message: str) -> None:
         self._manager.item_error(self._item, message)
 
-    def _measuring(self, load: bool = False) -> Any:
+    @contextlib.contextmanager
+    def _measuring(self, load: bool = False) -> Iterator[None]:
         """The machine-wide lock under --mlperf-serial, and for load runs under xdist (two
-        load tests at once would measure each other); nothing otherwise."""
+        load tests at once would measure each other); and the measurement's deadline, so that
+        a model call that never returns ends the test instead of the run."""
+        from .. import watchdog
+
         path = self._manager.serial_lock_path
         if load and path is None and self._manager.is_worker:
             path = LOCK_PATH
-        return serial_lock(path)
+        seconds = watchdog.deadline_for(self._manager.settings.max_time, 0.05)
+        with serial_lock(path), watchdog.deadline(seconds):
+            yield
 
     def _progress(self, text: str) -> None:
         self._manager.progress(f"{self._item.nodeid}: {text}")
