@@ -94,11 +94,15 @@ class Judge:
     def update(self, samples_ms: np.ndarray, final: bool = False) -> bool:
         """Examine every undecided limit that has a look at this sample count."""
         n = len(samples_ms)
+        measured = False
         for state in self.states:
             if state.verdict is not None:
                 continue
             # a look on the schedule, or one extra look when a time cap cut the schedule short
             if n in state.looks or (final and state.first_look <= n < state.last_look):
+                if not measured:  # the machine's drift once per look, for every limit
+                    self._measure_drift(samples_ms)
+                    measured = True
                 state.verdict = self._decide(state.limit, samples_ms)
                 state.n = n
             if state.verdict is None and n >= state.last_look:  # the schedule is over
@@ -123,7 +127,6 @@ class Judge:
         if len(blocks) < MEAN_MIN_BLOCKS:
             return None
         # block means absorb clustering; the run spread widens them as it does percentiles
-        self._measure_drift(samples_ms)
         mean = float(blocks.mean())
         lower, upper = stats.mean_bounds(blocks, self.mean_alpha)
         upper = stability.widen(mean, upper, self.run_spread, self.z_run, up=True)
@@ -146,13 +149,13 @@ class Judge:
         """The sequential test's bounds of the limit's percentile at this look.
 
         The exact group-sequential count boundaries, moved by the clustering of calls above
-        the estimate and widened by the run spread (src/pytest_mlperf/stability.py). PASS is
+        the estimate and widened by the run spread that `update` measured at this look
+        (src/pytest_mlperf/stability.py). PASS is
         ``upper <= limit``, FAIL ``lower > limit``; with independent calls and no run spread
         this is the exact binomial test.
         """
         assert limit.quantile is not None
         ordered = np.sort(samples_ms)
-        self._measure_drift(samples_ms)
         clustering = stability.design_effect(samples_ms, stats.percentile(ordered, limit.quantile))
         return stability.bounds_from_counts(
             ordered,
