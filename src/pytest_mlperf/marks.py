@@ -7,7 +7,6 @@ for that test instead of a crash of the whole session.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import itertools
 import math
@@ -15,6 +14,8 @@ import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+from .validate import unknown_names
 
 PERCENTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 UNITS = {"throughput": "rows/s", "memory": "MB"}
@@ -131,13 +132,9 @@ def parse_marker(name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> l
         raise MarkerError(
             f"{where} takes keyword arguments only ({', '.join(accepted)}), got positional {args!r}"
         )
-    unknown = sorted(set(kwargs) - set(accepted))
-    if unknown:
-        guesses = [m for key in unknown for m in difflib.get_close_matches(key, accepted, 1)]
-        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-        raise MarkerError(
-            f"{where}: unknown argument {', '.join(unknown)}{hint}; accepted: {', '.join(accepted)}"
-        )
+    problem = unknown_names(kwargs, accepted, "argument")
+    if problem:
+        raise MarkerError(f"{where}: {problem}")
     for key, value in kwargs.items():
         if value is not None:
             _positive_number(where, key, value)

@@ -129,6 +129,16 @@ def optional(check: Callable[..., Any]) -> Callable[..., Any]:
     return checked
 
 
+def unknown_names(given: Collection[str], accepted: Collection[str], what: str) -> str:
+    """'unknown setting smaples (did you mean samples?); accepted: ...', or '' if none."""
+    unknown = sorted(set(given) - set(accepted))
+    if not unknown:
+        return ""
+    guesses = [m for key in unknown for m in difflib.get_close_matches(key, list(accepted), 1)]
+    hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
+    return f"unknown {what} {', '.join(unknown)}{hint}; accepted: {', '.join(accepted)}"
+
+
 def settings(
     values: Mapping[str, Any],
     checks: Mapping[str, Callable[..., Any]],
@@ -137,13 +147,9 @@ def settings(
     """Check each given setting that has a check; a setting outside `accepted` (default: the
     checked ones) is named with the accepted ones."""
     known = sorted(checks if accepted is None else accepted)
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        guesses = [m for key in unknown for m in difflib.get_close_matches(key, known, 1)]
-        hint = f" (did you mean {', '.join(guesses)}?)" if guesses else ""
-        raise ArgumentError(
-            f"unknown setting {', '.join(unknown)}{hint}; accepted: {', '.join(known)}"
-        )
+    problem = unknown_names(values, known, "setting")
+    if problem:
+        raise ArgumentError(problem)
     for key, value in values.items():
         if key in checks:
             checks[key](key, value)
