@@ -8,6 +8,7 @@ p95 of a very long stream of the same process. No test sleeps or reads a real cl
 from __future__ import annotations
 
 import functools
+import itertools
 from typing import Any
 
 import numpy as np
@@ -253,7 +254,11 @@ def test_stability_figures_reach_the_result_and_its_record() -> None:
     result = run_once(shared_machine_stream(rng, 400, drift_sd=0.05), [])
     assert result.stability is not None
     record = result.to_record()["stability"]
-    assert set(record) == {"speed_drift", "clustering", "run_spread", "windows", "cpu_share"}
+    assert set(record) == {
+        *("speed_drift", "clustering", "run_spread", "windows", "cpu_share"),
+        *("cpu_ms", "cpu_windows_ms", "probe_ms", "probe_version"),
+    }
+    assert record["cpu_ms"] is None and record["probe_ms"] is None  # a fake clock: no readings
     assert record["run_spread"] >= 0.15
     assert "speed drift" in str(result)
     assert measure(np.array([]), 0.15).run_spread == 0.15
@@ -287,13 +292,14 @@ def test_mean_and_throughput_limits_allow_for_the_run_spread(metric: str) -> Non
 
 def test_cpu_share_counts_only_windows_where_the_scheduler_took_the_cpu() -> None:
     ms = 1_000_000
-    # (process CPU ns, wall ns, involuntary switches): 4 windows of 10 ms wall each
+    # (process CPU ns, wall ns, involuntary switches) at the ends of 4 windows of 10 ms wall
     stamps = [(0, 0, 0), (5 * ms, 10 * ms, 3), (10 * ms, 20 * ms, 6), (10 * ms, 30 * ms, 6)]
     stamps.append((20 * ms, 40 * ms, 6))
+    windows = [(a, b, 20) for a, b in itertools.pairwise(stamps)]
     # preempted windows held the CPU half the time; the third waited on its own (no switch)
-    assert cpu_share(stamps) == 0.75  # the median of [0.5, 0.5, 1.0, 1.0]
-    assert cpu_share(stamps[:1]) is None
-    two_threads = [(0, 0, 0), (20 * ms, 10 * ms, 1)]  # two BLAS threads: more CPU than wall
+    assert cpu_share(windows) == 0.75  # the median of [0.5, 0.5, 1.0, 1.0]
+    assert cpu_share([]) is None
+    two_threads = [((0, 0, 0), (20 * ms, 10 * ms, 1), 20)]  # two BLAS threads: more CPU
     assert cpu_share(two_threads) == 1.0
 
 

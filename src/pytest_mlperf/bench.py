@@ -15,7 +15,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -25,13 +24,8 @@ from .judge import Judge, mean_interval
 from .marks import PERCENTILES, Limit
 from .memory import peak_call_memory_mb, resident_mb
 from .numbers import fmt
+from .probe import WindowClock
 from .results import BenchmarkResult
-
-resource: ModuleType | None
-try:  # POSIX only: counts the times the scheduler took the CPU away (contention)
-    import resource
-except ImportError:  # pragma: no cover - Windows
-    resource = None
 
 LATENCY_METRICS = (*PERCENTILES, "mean")
 DEFAULT_SAMPLES = 400  # timed calls when a measurement has no latency or throughput limit
@@ -181,23 +175,6 @@ def quiet_interpreter(disable_gc: bool) -> Iterator[None]:
 
 
 @dataclass
-class _CpuStamps:
-    """Process CPU time, wall time and involuntary context switches at window boundaries;
-    off when a test supplies its own clock (CPU time then means nothing against it)."""
-
-    enabled: bool
-    stamps: list[tuple[int, int, int]] = field(default_factory=list)
-
-    def take(self) -> None:
-        if self.enabled:
-            switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw if resource else 0
-            self.stamps.append((time.process_time_ns(), time.perf_counter_ns(), switches))
-
-    def share(self) -> float | None:
-        return stability.cpu_share(self.stamps)
-
-
-@dataclass
 class Benchmarker:
     """Measures the latency, throughput and memory of one model call on batches of rows.
 
@@ -261,10 +238,10 @@ class Benchmarker:
         started: float,
     ) -> BenchmarkResult:
         warmup_calls = self._warm_up(target, batches)
-        samples_ns, stop_reason = self._timed_loop(target, batches, judge)
+        samples_ns, stop_reason, windows = self._timed_loop(target, batches, judge)
         samples_ms = np.asarray(samples_ns, dtype=np.float64) / 1e6
         judge.update(samples_ms, final=True)
-        steadiness = stability.measure(samples_ms, self.run_spread, judge.drift, judge.cpu_share)
+        steadiness = stability.measure(samples_ms, self.run_spread, judge.drift, windows)
         judge.run_spread = steadiness.run_spread
         judge.lower_factor = min(
             judge.lower_factor, stability.contention_factor(steadiness.cpu_share)
@@ -313,9 +290,9 @@ class Benchmarker:
 
     def _timed_loop(
         self, target: _Target, batches: list[Any], judge: Judge
-    ) -> tuple[list[int], str]:
+    ) -> tuple[list[int], str, WindowClock]:
         """Time calls until the verdicts, the sample cap or the time cap; between windows of
-        calls (never inside one) read the CPU clocks for :func:`stability.cpu_share`."""
+        calls (never inside one) read the CPU clocks and run the machine-speed probe."""
         cap = judge.n_max if judge.has_time_limits else self.samples
         if self.max_samples is not None:
             cap = min(cap, self.max_samples)
@@ -326,10 +303,10 @@ class Benchmarker:
         clock = self.clock
         fn = target.fn
         count = len(batches)
-        stamps = _CpuStamps(enabled=clock is time.perf_counter_ns)
+        windows = WindowClock(enabled=clock is time.perf_counter_ns)
         with quiet_interpreter(self.disable_gc):
             deadline = clock() + int(self.max_time * 1e9)  # after gc.collect(), not before
-            stamps.take()
+            windows.start(0)
             for mark in marks:
                 i = len(samples)
                 try:
@@ -344,13 +321,13 @@ class Benchmarker:
                             break
                 except Exception as exc:
                     raise _call_error(target, exc, "the timed loop") from exc
-                stamps.take()
-                judge.cpu_share = stamps.share()
+                windows.end(i)
+                judge.cpu_share = stability.cpu_share(windows.windows)
                 if i < mark:
-                    return samples, "max_time"
+                    return samples, "max_time", windows
                 if mark in looks and judge.update(np.asarray(samples, dtype=np.float64) / 1e6):
-                    return samples, "verdicts reached"
-        return samples, "sample cap" if judge.has_time_limits else "fixed budget"
+                    return samples, "verdicts reached", windows
+        return samples, "sample cap" if judge.has_time_limits else "fixed budget", windows
 
     def _memory(self, target: _Target, batch: Any) -> tuple[float, str]:
         """(peak extra MB of one call, how it was measured: memray or tracemalloc)."""

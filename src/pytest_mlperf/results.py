@@ -56,6 +56,10 @@ class Stability:
     windows: the number of windows the figures come from.
     cpu_share: the median share of wall time the process held a CPU in windows where the
         scheduler preempted it (1: uncontended); None when a test supplied its own clock.
+    cpu_ms: the median over windows of the process CPU time per call (waiting for the CPU
+        does not count); cpu_windows_ms holds each window's value for comparisons.
+    probe_ms: the median CPU time of the machine-speed probe run between windows, and
+        probe_version the version of its kernel (only equal versions compare).
     """
 
     speed_drift: float = 0.0
@@ -63,6 +67,10 @@ class Stability:
     run_spread: float = 0.0
     windows: int = 0
     cpu_share: float | None = None
+    cpu_ms: float | None = None
+    cpu_windows_ms: list[float] = dataclasses.field(default_factory=list)
+    probe_ms: float | None = None
+    probe_version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,7 +84,11 @@ class Stability:
             clustering=float(data.get("clustering", 1.0)),
             run_spread=float(data.get("run_spread", 0.0)),
             windows=int(data.get("windows", 0)),
-            cpu_share=None if data.get("cpu_share") is None else float(data["cpu_share"]),
+            cpu_share=_optional(data.get("cpu_share")),
+            cpu_ms=_optional(data.get("cpu_ms")),
+            cpu_windows_ms=[float(x) for x in data.get("cpu_windows_ms") or []],
+            probe_ms=_optional(data.get("probe_ms")),
+            probe_version=None if data.get("probe_version") is None else int(data["probe_version"]),
         )
 
     @property
@@ -84,6 +96,10 @@ class Stability:
         """One phrase for messages: 'speed drift 3.1%, clustering x2.4'."""
         share = "" if self.cpu_share is None else f", CPU share {self.cpu_share:.0%}"
         return f"speed drift {self.speed_drift:.1%}, clustering x{self.clustering:.1f}{share}"
+
+
+def _optional(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 @dataclass

@@ -23,14 +23,15 @@ where their assumptions hold.
 from __future__ import annotations
 
 import functools
-import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from scipy.stats import chi2, norm
 
 from . import stats
+from .probe import PROBE_VERSION, Stamp, WindowClock
 from .results import Stability
 
 WINDOW = 20  # consecutive calls per window (the same blocks as the mean limits use)
@@ -113,17 +114,18 @@ def combined_spread(floor: float, drift: float) -> float:
     return math.hypot(floor, drift)
 
 
-def cpu_share(stamps: list[tuple[int, int, int]]) -> float | None:
+def cpu_share(windows: Sequence[tuple[Stamp, Stamp, int]]) -> float | None:
     """The share of the wall time the process held a CPU while other processes wanted it.
 
-    ``stamps`` are ``(process CPU ns, wall ns, involuntary context switches)`` taken at each
-    window boundary. A window in which the scheduler took the CPU away (an involuntary switch)
-    counts with its CPU time over its wall time; a window without one counts as 1, so a model
+    ``windows`` are ``(start, end, calls)`` with stamps ``(process CPU ns, wall ns,
+    involuntary context switches)`` (:class:`probe.WindowClock`). A window in which the
+    scheduler took the CPU away (an involuntary switch) counts with its CPU time over its wall
+    time; a window without one counts as 1, so a model
     that waits on its own (a GPU, I/O, a sleep) is not mistaken for a contended one. The median
     over windows, at most 1 (several BLAS threads hold more than one CPU); None without windows.
     """
     shares = []
-    for (cpu0, wall0, preempt0), (cpu1, wall1, preempt1) in itertools.pairwise(stamps):
+    for (cpu0, wall0, preempt0), (cpu1, wall1, preempt1), _ in windows:
         if wall1 <= wall0:
             continue
         preempted = preempt1 > preempt0
@@ -150,14 +152,15 @@ def measure(
     samples_ms: np.ndarray,
     run_spread_floor: float,
     drift_seen: float = 0.0,
-    share: float | None = None,
+    windows: WindowClock | None = None,
 ) -> Stability:
     """The stability figures of one measurement (the p95's clustering); ``drift_seen`` is the
     largest drift the verdict's looks saw, so the figures match what the verdicts used, and
-    ``share`` the CPU share (:func:`cpu_share`; None when a test's own clock was used)."""
+    ``windows`` the clock readings between windows (None or off with a test's own clock)."""
     samples = np.asarray(samples_ms, dtype=np.float64)
+    readings = _readings(windows)
     if samples.size == 0:
-        return Stability(run_spread=run_spread_floor)
+        return Stability(run_spread=run_spread_floor, **readings)
     p95 = stats.percentile(np.sort(samples), 0.95)
     drift = max(drift_seen, speed_drift(samples))
     return Stability(
@@ -165,8 +168,22 @@ def measure(
         clustering=design_effect(samples, p95),
         run_spread=combined_spread(run_spread_floor, drift),
         windows=len(samples) // window_for(len(samples)),
-        cpu_share=share,
+        **readings,
     )
+
+
+def _readings(windows: WindowClock | None) -> dict[str, Any]:
+    """CPU share, CPU time per call and probe time from the readings between windows."""
+    if windows is None or not windows.windows:
+        return {}
+    per_call = windows.cpu_ms_per_call()
+    return {
+        "cpu_share": cpu_share(windows.windows),
+        "cpu_ms": float(np.median(per_call)),
+        "cpu_windows_ms": [round(x, 6) for x in per_call],
+        "probe_ms": windows.probe_ms(),
+        "probe_version": PROBE_VERSION,
+    }
 
 
 def widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -> float | None:

@@ -1,0 +1,94 @@
+"""Clock readings between windows of timed calls, and the machine-speed probe.
+
+A stored baseline comes from another process, often another hour. On a shared machine a whole
+process can run twice as fast or as slow as the last one, for reasons that have nothing to do
+with the model: other processes take the CPU (contention), or share its caches and memory
+bandwidth (a slower CPU second). Two readings taken between windows, never inside the timed
+region, let a comparison tell those apart from a slower model (docs/regressions.md):
+
+- **CPU time per call**: the process's CPU time over a window divided by the window's calls.
+  Waiting for the CPU does not count, so contention drops out.
+- **the probe**: a fixed reference kernel (interpreter work and a small matrix product, about
+  0.1-0.2 ms) timed in CPU time after each window. Its time moves with the machine's speed
+  and not with the model, so the ratio of two runs' probes is the ratio of their machines.
+
+Measured here on 16 separate processes at a load of 4 on 2 cores, a forest's CPU time per call
+divided by the probe varied with a log-sd of 0.06 between processes, against 0.27 for its wall
+median (docs/performance.md, section 5).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+
+import numpy as np
+
+resource: ModuleType | None
+try:  # POSIX only: counts the times the scheduler took the CPU away (contention)
+    import resource
+except ImportError:  # pragma: no cover - Windows
+    resource = None
+
+PROBE_VERSION = 1  # bumped whenever the kernel changes: probes of two versions never compare
+_KEYS = [str(i) for i in range(300)]
+_MATRIX = np.random.default_rng(0).random((32, 32)) / 32.0
+
+
+def probe_kernel() -> float:
+    """The fixed reference work: dictionary building and four 32x32 matrix products."""
+    table: dict[str, tuple[int, int]] = {}
+    for i, key in enumerate(_KEYS):
+        table[key] = (i, 2 * i)
+    product = _MATRIX
+    for _ in range(4):
+        product = product @ _MATRIX
+    return float(product[0, 0]) + len(table)
+
+
+Stamp = tuple[int, int, int]  # (process CPU ns, wall ns, involuntary context switches)
+
+
+def _stamp() -> Stamp:
+    switches = resource.getrusage(resource.RUSAGE_SELF).ru_nivcsw if resource else 0
+    return (time.process_time_ns(), time.perf_counter_ns(), switches)
+
+
+@dataclass
+class WindowClock:
+    """Readings at the start and end of every window of timed calls, and a probe in between.
+
+    Off when a test supplies its own clock: CPU time means nothing against a fake one.
+    """
+
+    enabled: bool
+    windows: list[tuple[Stamp, Stamp, int]] = field(default_factory=list)
+    probe_ns: list[int] = field(default_factory=list)
+    _start: Stamp | None = None
+    _calls: int = 0
+
+    def start(self, calls: int) -> None:
+        """A window starts after ``calls`` timed calls."""
+        if self.enabled:
+            self._start, self._calls = _stamp(), calls
+
+    def end(self, calls: int) -> None:
+        """The window ends after ``calls`` timed calls; the probe runs before the next starts."""
+        if not self.enabled or self._start is None:
+            return
+        stamp = _stamp()
+        if calls > self._calls:
+            self.windows.append((self._start, stamp, calls - self._calls))
+        cpu = time.process_time_ns()
+        probe_kernel()
+        self.probe_ns.append(time.process_time_ns() - cpu)
+        self.start(calls)
+
+    def cpu_ms_per_call(self) -> list[float]:
+        """Each window's process CPU time divided by its calls, in ms."""
+        return [(end[0] - begin[0]) / calls / 1e6 for begin, end, calls in self.windows]
+
+    def probe_ms(self) -> float | None:
+        """The median CPU time of the probe, in ms; None without a window."""
+        return float(np.median(self.probe_ns)) / 1e6 if self.probe_ns else None

@@ -1,0 +1,73 @@
+"""The readings between windows: CPU time per call and the machine-speed probe."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+
+from pytest_mlperf.bench import Benchmarker
+from pytest_mlperf.probe import PROBE_VERSION, WindowClock, probe_kernel
+from pytest_mlperf.results import BenchmarkResult, Stability
+
+
+def test_window_clock_reads_each_window_and_probes_after_it() -> None:
+    clock = WindowClock(enabled=True)
+    clock.start(0)
+    total = 0
+    for calls in (20, 40):
+        total += sum(range(20_000))
+        clock.end(calls)
+    assert [c for _, _, c in clock.windows] == [20, 20]
+    assert len(clock.cpu_ms_per_call()) == 2 and all(x > 0 for x in clock.cpu_ms_per_call())
+    assert len(clock.probe_ns) == 2
+    probe = clock.probe_ms()
+    assert probe is not None and probe > 0
+    # the probe ran between the windows, outside them: a window's wall time excludes it
+    (_, end0, _), (start1, _, _) = clock.windows
+    assert start1[1] >= end0[1]
+
+
+def test_window_clock_is_silent_when_off() -> None:
+    clock = WindowClock(enabled=False)
+    clock.start(0)
+    clock.end(20)
+    assert clock.windows == [] and clock.probe_ms() is None
+
+
+def test_probe_kernel_is_fixed_work() -> None:
+    assert probe_kernel() == probe_kernel()
+
+
+def test_a_measurement_records_cpu_time_per_call_and_the_probe() -> None:
+    X, y = load_iris(return_X_y=True)
+    model = LogisticRegression(max_iter=500).fit(X, y)
+    result = Benchmarker(samples=100, measure_memory=False).benchmark(model, X)
+    figures = result.stability
+    assert figures is not None
+    assert len(figures.cpu_windows_ms) == 5  # one value per window of 20 calls
+    assert figures.cpu_ms is not None and figures.cpu_ms > 0
+    assert figures.probe_ms is not None and figures.probe_ms > 0
+    assert figures.probe_version == PROBE_VERSION
+    again = BenchmarkResult.from_record(result.to_record())
+    assert again.stability == figures
+
+
+def test_waiting_is_not_cpu_time() -> None:
+    def waits(_: object) -> None:
+        time.sleep(0.002)
+
+    result = Benchmarker(samples=40, measure_memory=False, warmup=1, warmup_time=0.0).benchmark(
+        waits, np.zeros((4, 2)), batch_size=1
+    )
+    figures = result.stability
+    assert figures is not None and figures.cpu_ms is not None
+    assert figures.cpu_ms < 0.5 * result.latency_p50  # 2 ms of wall, almost no CPU
+
+
+def test_old_records_without_readings_still_load() -> None:
+    old = {"speed_drift": 0.01, "clustering": 1.0, "run_spread": 0.15, "windows": 5}
+    figures = Stability.from_dict(old)
+    assert figures is not None and figures.cpu_ms is None and figures.cpu_windows_ms == []
