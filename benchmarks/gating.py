@@ -313,10 +313,12 @@ def mlperf_trial(bench: Runner, folder: Path, r: int) -> dict[str, Any]:
     return trial
 
 
-def gate_round(bench: Runner, folder: Path, r: int) -> dict[str, Any]:
+def gate_round(
+    bench: Runner, folder: Path, r: int, tools: tuple[str, ...] = TOOLS
+) -> dict[str, Any]:
     """One trial of every tool and condition; the tools' order rotates from round to round."""
     out: dict[str, Any] = {"round": r}
-    for tool in rotated(list(TOOLS), r):
+    for tool in rotated(list(tools), r):
         if tool == "ab":
             out[tool] = ab_process(bench, folder, r)
         elif tool == "pytest-benchmark":
@@ -367,6 +369,12 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     if not rounds:
         return {}
     out: dict[str, Any] = {"rounds": len(rounds), "tools": {}, "goals": {}}
+    if "pytest-benchmark" in rounds[0]:
+        out["tools"]["pytest-benchmark"] = pytest_benchmark_summary(rounds)
+    if "mlperf-stored" in rounds[0]:
+        out["tools"]["mlperf-stored"] = mlperf_summary(rounds)
+    if "ab" not in rounds[0]:
+        return out
     ab_rows: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rnd in rounds:
         for c in rnd["ab"]["comparisons"]:
@@ -386,8 +394,6 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         out["goals"][f"5. ab {key} {label}"] = ab_goal(label, r)
     out["tools"]["ab"] = ab
     out["ab_process_s"] = spread([rnd["ab"]["process"]["wall_s"] for rnd in rounds])
-    out["tools"]["pytest-benchmark"] = pytest_benchmark_summary(rounds)
-    out["tools"]["mlperf-stored"] = mlperf_summary(rounds)
     return out
 
 
@@ -428,6 +434,10 @@ def mlperf_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 "any": rate([bool(row.get("regressed")) for row in rows]),
                 "p95_ratio": spread([row.get("ratios", {}).get("p95") for row in rows]),
                 "p50_ratio": spread([row.get("ratios", {}).get("p50") for row in rows]),
+                "cpu_ratio": spread([row.get("ratios", {}).get("cpu") for row in rows]),
+                "verdicts": dict(
+                    Counter(f"{m} {v}" for row in rows for m, v in row.get("verdicts", {}).items())
+                ),
                 "p95_verdicts": dict(Counter(row.get("verdicts", {}).get("p95") for row in rows)),
                 "metrics_flagged": dict(
                     Counter(m for row in rows for m in row.get("regressed", []))

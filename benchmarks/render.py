@@ -246,22 +246,21 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         return []
     info = raw["gating"]
     tools = g["tools"]
-    ab, pb, stored = tools["ab"], tools["pytest-benchmark"], tools["mlperf-stored"]
+    ab, pb, stored = (tools.get(t, {}) for t in ("ab", "pytest-benchmark", "mlperf-stored"))
     rows = []
-    for key in gating_keys(ab):
-        for label in ab[key]:
-            p, m = pb.get(key, {}).get(label, {}), stored.get(key, {}).get(label, {})
-            rows.append(
-                [
-                    key,
-                    label,
-                    rate(ab[key][label]),
-                    rate(p.get("mean:10%")),
-                    rate(p.get("median:10%")),
-                    rate(m.get("p95")),
-                    rate(m.get("any")),
-                ]
-            )
+    for key, label in gating_keys(g):
+        p, m = pb.get(key, {}).get(label, {}), stored.get(key, {}).get(label, {})
+        rows.append(
+            [
+                key,
+                label,
+                rate(ab.get(key, {}).get(label)),
+                rate(p.get("mean:10%")),
+                rate(p.get("median:10%")),
+                rate(m.get("p95")),
+                rate(m.get("any")),
+            ]
+        )
     header = ["workload", "condition", "`model_bench.ab` REGRESSION"]
     header += ["pytest-benchmark `mean:10%`", "pytest-benchmark `median:10%`"]
     header += ["mlperf stored, p95", "mlperf stored, any metric"]
@@ -271,7 +270,7 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         f"- {g['rounds']} rounds; slowdown injection `{info['injection']}`"
         + (f" (base medians {info['base_ns']} ns)" if info["injection"] == "fixed" else "")
         + f"; W1 compared {info['w1_repeats']} times per condition and round by `ab`.",
-        f"- Seconds per process: `ab` (all its comparisons) {sp(g['ab_process_s'], 's')}; "
+        f"- Seconds per process: `ab` (all its comparisons) {sp(g.get('ab_process_s'), 's')}; "
         f"pytest-benchmark compare {sp(pb.get('process_s'), 's')}; pytest-mlperf stored compare "
         f"{sp(stored.get('process_s'), 's')}.",
         "",
@@ -290,8 +289,8 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
             sp(r["pairs"]),
             sp(r["elapsed_s"], "s"),
         ]
-        for key in gating_keys(ab)
-        for label, r in ab[key].items()
+        for key, label in gating_keys(g)
+        if (r := ab.get(key, {}).get(label))
     ]
     out += [
         "`model_bench.ab` (tolerance 5%, defaults otherwise):",
@@ -309,13 +308,15 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
             sp(pb.get(key, {}).get(label, {}).get("median_ratio"), digits=4),
             sp(stored.get(key, {}).get(label, {}).get("p95_ratio"), digits=4),
             sp(stored.get(key, {}).get(label, {}).get("p50_ratio"), digits=4),
+            sp(stored.get(key, {}).get(label, {}).get("cpu_ratio"), digits=4),
             stored.get(key, {}).get(label, {}).get("metrics_flagged", {}),
+            stored.get(key, {}).get(label, {}).get("verdicts", {}),
         ]
-        for key in gating_keys(ab)
-        for label in ab[key]
+        for key, label in gating_keys(g)
     ]
     header = ["workload", "condition", "pytest-benchmark mean ratio", "median ratio"]
-    header += ["mlperf stored p95 ratio", "p50 ratio", "stored: metrics flagged"]
+    header += ["mlperf stored p95 ratio", "p50 ratio", "cpu ratio", "stored: metrics flagged"]
+    header += ["stored: verdicts"]
     return [
         *out,
         "Observed compare / baseline ratios of the stored-run tools:",
@@ -324,8 +325,17 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
     ]
 
 
-def gating_keys(ab: dict[str, Any]) -> list[str]:
-    return sorted(ab)
+def gating_keys(g: dict[str, Any]) -> list[tuple[str, str]]:
+    """(workload, condition) rows of every gate that ran, in a stable order."""
+    seen = {
+        (key, label)
+        for tool in g["tools"].values()
+        for key, conditions in tool.items()
+        if isinstance(conditions, dict) and key != "process_s"
+        for label in conditions
+    }
+    order = {"A/A": 0, "+10%": 1, "+25%": 2}
+    return sorted(seen, key=lambda kl: (kl[0], order.get(kl[1], 9), kl[1]))
 
 
 def xdist(x: dict[str, Any]) -> list[str]:

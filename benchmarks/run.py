@@ -95,6 +95,7 @@ class Options:
     ab_trials: int
     ab_w1_repeats: int
     ab_injection: str
+    ab_gates: tuple[str, ...]
     xdist_repeats: int
     batching_repeats: int
     sections: list[str]
@@ -380,7 +381,7 @@ def run_gating(bench: Bench, reference: dict[str, dict[str, Any]]) -> dict[str, 
     rounds = []
     for r in range(opts.ab_trials):
         print(f"gating round {r + 1}/{opts.ab_trials} ...", flush=True)
-        rounds.append(gating.gate_round(bench, folder, r))
+        rounds.append(gating.gate_round(bench, folder, r, opts.ab_gates))
     return {
         "injection": opts.ab_injection,
         "base_ns": base_ns,
@@ -469,6 +470,12 @@ def parse_args(argv: list[str] | None = None) -> Options:
         help="section 5 slowdown: proportional to each call (every percentile +pct, default) "
         "or fixed (pct x the reference median, the peers' protocol)",
     )
+    add(
+        "--ab-gates",
+        default=",".join(gating.TOOLS),
+        help="section 5: the gates to run, comma-separated (default: all of "
+        f"{','.join(gating.TOOLS)}; the stored-run gates alone take a tenth of the time)",
+    )
     add("--xdist-repeats", type=int, default=3, help="section 6 rounds")
     add("--batching-repeats", type=int, default=5, help="section 7 rounds of batching.py")
     add(
@@ -510,6 +517,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         sections = sorted({section_number(x) for x in a.sections.split(",") if x.strip()})
     except ValueError as exc:
         parser.error(str(exc))
+    gates = tuple(g.strip() for g in a.ab_gates.split(",") if g.strip())
+    if not gates or set(gates) - set(gating.TOOLS):
+        parser.error(f"--ab-gates takes some of {','.join(gating.TOOLS)}, got {a.ab_gates!r}")
     if a.plugin_path and a.plugin_commit:
         parser.error("--plugin-path and --plugin-commit exclude each other")
     return Options(
@@ -525,6 +535,7 @@ def parse_args(argv: list[str] | None = None) -> Options:
         ab_trials=a.ab_trials,
         ab_w1_repeats=a.ab_w1_repeats,
         ab_injection=a.ab_injection,
+        ab_gates=gates,
         xdist_repeats=a.xdist_repeats,
         batching_repeats=a.batching_repeats,
         sections=sections,
