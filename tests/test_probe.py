@@ -9,7 +9,14 @@ from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
 from pytest_mlperf.bench import Benchmarker
-from pytest_mlperf.probe import PROBE_VERSION, WindowClock, probe_kernel
+from pytest_mlperf.probe import (
+    PROBE_VERSION,
+    WindowClock,
+    contended,
+    cpu_in_probe_units,
+    machine_ratio,
+    probe_kernel,
+)
 from pytest_mlperf.results import BenchmarkResult, Stability
 
 
@@ -71,3 +78,34 @@ def test_old_records_without_readings_still_load() -> None:
     old = {"speed_drift": 0.01, "clustering": 1.0, "run_spread": 0.15, "windows": 5}
     figures = Stability.from_dict(old)
     assert figures is not None and figures.cpu_ms is None and figures.cpu_windows_ms == []
+
+
+def figures(probe: float | None, cpu: list[float], share: float | None = 1.0) -> Stability:
+    return Stability(
+        cpu_share=share, cpu_windows_ms=cpu, probe_ms=probe, probe_version=PROBE_VERSION
+    )
+
+
+def test_machine_ratio_needs_two_probes_of_one_version() -> None:
+    base, slow = figures(0.1, [1.0]), figures(0.2, [2.0])
+    assert machine_ratio(base, slow) == 2.0
+    assert machine_ratio(base, figures(None, [1.0])) is None
+    assert machine_ratio(None, slow) is None
+    other = Stability(probe_ms=0.2, probe_version=PROBE_VERSION + 1)
+    assert machine_ratio(base, other) is None
+
+
+def test_cpu_in_probe_units_cancels_a_uniformly_slower_machine() -> None:
+    fast = cpu_in_probe_units(figures(0.1, [1.0, 1.1, 0.9]))
+    slow = cpu_in_probe_units(figures(0.2, [2.0, 2.2, 1.8]))  # the same model, machine x2
+    assert fast is not None and slow is not None
+    np.testing.assert_allclose(fast, slow)
+    assert cpu_in_probe_units(figures(None, [1.0])) is None
+    assert cpu_in_probe_units(figures(0.1, [])) is None
+
+
+def test_contended_runs_are_those_that_lost_the_cpu() -> None:
+    assert contended(figures(0.1, [1.0], share=0.6))
+    assert not contended(figures(0.1, [1.0], share=1.0))
+    assert not contended(figures(0.1, [1.0], share=None))  # a test's own clock: unknown
+    assert not contended(None)

@@ -25,12 +25,15 @@ from types import ModuleType
 
 import numpy as np
 
+from .results import Stability
+
 resource: ModuleType | None
 try:  # POSIX only: counts the times the scheduler took the CPU away (contention)
     import resource
 except ImportError:  # pragma: no cover - Windows
     resource = None
 
+CONTENTION_FREE = 0.95  # a CPU share at or above this is an uncontended run
 PROBE_VERSION = 1  # bumped whenever the kernel changes: probes of two versions never compare
 _KEYS = [str(i) for i in range(300)]
 _MATRIX = np.random.default_rng(0).random((32, 32)) / 32.0
@@ -92,3 +95,38 @@ class WindowClock:
     def probe_ms(self) -> float | None:
         """The median CPU time of the probe, in ms; None without a window."""
         return float(np.median(self.probe_ns)) / 1e6 if self.probe_ns else None
+
+
+def _probed(figures: Stability | None) -> float | None:
+    if figures is None or figures.probe_ms is None or figures.probe_ms <= 0:
+        return None
+    return figures.probe_ms
+
+
+def machine_ratio(baseline: Stability | None, current: Stability | None) -> float | None:
+    """How much slower the current run's machine was than the baseline's: the ratio of their
+    probes (above 1: slower). None unless both ran the same version of the probe."""
+    base, cur = _probed(baseline), _probed(current)
+    if base is None or cur is None or baseline is None or current is None:
+        return None
+    if baseline.probe_version != current.probe_version:
+        return None
+    return cur / base
+
+
+def cpu_in_probe_units(figures: Stability | None) -> np.ndarray | None:
+    """Each window's CPU time per call divided by the run's probe: what the model costs in
+    units of this machine's speed at the time, comparable across runs. None without both."""
+    probe = _probed(figures)
+    if figures is None or probe is None or not figures.cpu_windows_ms:
+        return None
+    values = np.asarray(figures.cpu_windows_ms, dtype=np.float64) / probe
+    floored: np.ndarray = np.maximum(values, 1e-9)
+    return floored
+
+
+def contended(figures: Stability | None) -> bool:
+    """Whether other processes took the CPU from this run: its wall-clock times then include
+    waiting, which says nothing about the model."""
+    share = None if figures is None else figures.cpu_share
+    return share is not None and share < CONTENTION_FREE

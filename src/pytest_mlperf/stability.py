@@ -31,7 +31,7 @@ import numpy as np
 from scipy.stats import chi2, norm
 
 from . import stats
-from .probe import PROBE_VERSION, Stamp, WindowClock
+from .probe import CONTENTION_FREE, PROBE_VERSION, Stamp, WindowClock
 from .results import Stability
 
 WINDOW = 20  # consecutive calls per window (the same blocks as the mean limits use)
@@ -41,7 +41,6 @@ MIN_CALLS = 5 * WINDOW  # no percentile verdict before five windows show how ste
 DISPERSION_TEST_LEVEL = 0.10  # clustering is used once independence is rejected at this level
 TIMER_FLOOR_MS = 1e-6  # one nanosecond: estimates are floored here before taking logs
 DEFAULT_RUN_SPREAD = 0.15  # stated floor: log-sd of p95 between runs of a shared 2-core box
-CONTENTION_FREE = 0.95  # a CPU share at or above this is an uncontended run
 CONTENTION_POWER = 3.0  # a contended run's lower bounds fall as share**3: see contention_factor
 
 
