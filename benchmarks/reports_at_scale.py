@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from pytest_mlperf import marks
-from pytest_mlperf.bench import summarize
+from pytest_mlperf.bench import result_from_samples
 from pytest_mlperf.cost import estimate_for_result
 from pytest_mlperf.judge import Judge
 from pytest_mlperf.report import write_reports
@@ -62,7 +62,7 @@ def synthetic_run(n: int, seed: int = 0) -> dict[str, Any]:
                 break
         judge.update(samples, final=True)
         batch = 2 ** (i % 4) if i % 10 == 0 else 1
-        result = summarize(samples, "RandomForestClassifier", batch, 0.95)
+        result = result_from_samples(samples, "RandomForestClassifier", batch, 0.95)
         result.memory_mb = float(rng.uniform(0.001, 50.0))
         result.checks = judge.checks(samples, result.memory_mb, "RandomForestClassifier")
         nodeid = f"tests/perf/test_models_{i // 50}.py::test_model_latency[variant_{i}]"

@@ -169,7 +169,7 @@ def breakdown(limits: Mapping[str, Mapping[str, float]], repeats: int) -> str:
         (bench.Benchmarker, "_timed_loop"),
         (bench.Benchmarker, "_memory"),
         (bench, "make_batches"),
-        (bench, "summarize"),
+        (bench, "result_from_samples"),
         (bench, "stability_warnings"),
         (judge.Judge, "__init__"),
         (judge.Judge, "update"),

@@ -26,7 +26,7 @@ result = bench.benchmark(
 print(result)  # a readable block: percentiles with confidence intervals, verdicts
 assert result.passed
 
-# Several models at several batch sizes, as the original ModelBenchmarker.compare_models did.
+# Several models at several batch sizes: results[name][f"batch_{size}"], one result each.
 table = bench.compare_models({"forest": forest, "logreg": logreg}, X, batch_sizes=(1, 32))
 for name, by_batch in table.items():
     for key, r in by_batch.items():

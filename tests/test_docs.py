@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pytest_mlperf.config import OPTIONS, Option
 from pytest_mlperf.marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER
+from pytest_mlperf.settings import OPTIONS, Option
 
 REFERENCE = (Path(__file__).parent.parent / "docs" / "reference.md").read_text(encoding="utf-8")
 

@@ -21,13 +21,13 @@ from pytest_mlperf import report as report_package
 from pytest_mlperf import validate
 from pytest_mlperf.bench import Benchmarker
 from pytest_mlperf.cli import main
-from pytest_mlperf.config import OPTIONS, Settings, SettingsError
 from pytest_mlperf.cost import CostConfigError, parse_budget, validate_overrides
 from pytest_mlperf.marks import MARKERS, MarkerError, parse_marker
 from pytest_mlperf.neutral import neutral
 from pytest_mlperf.plugin.manager import Manager
 from pytest_mlperf.plugin.transport import SPOOL_KEY, Records, append_spool
 from pytest_mlperf.report import ReportSetError, write_reports
+from pytest_mlperf.settings import OPTIONS, Settings, SettingsError
 
 GOOD = record([result("t.py::test_a"), result("t.py::test_b", "fail")])
 

@@ -20,7 +20,7 @@ pytest.importorskip("jinja2", reason="report.html needs jinja2")
 
 from pytest_mlperf import marks
 from pytest_mlperf.baseline import compare_runs
-from pytest_mlperf.bench import Sweep, summarize
+from pytest_mlperf.bench import Sweep, result_from_samples
 from pytest_mlperf.cost import estimate_for_result
 from pytest_mlperf.judge import MEAN_CI_MISSING, Judge
 from pytest_mlperf.numbers import fmt
@@ -71,7 +71,7 @@ def measured(
             samples = samples[:look]
             break
     judge.update(samples, final=True)
-    result = summarize(samples, model, batch_size, 0.95)
+    result = result_from_samples(samples, model, batch_size, 0.95)
     result.memory_mb = memory_mb
     result.checks = judge.checks(samples, memory_mb, model)
     result.name, result.warmup_calls = name, 20
@@ -395,7 +395,7 @@ def test_latency_figure_survives_odd_samples(samples: list[float]) -> None:
         samples,
         p95=max(samples, default=None),
         p95_ci=(None, None),
-        limits=[plots.Limit("p95", 3.0, "pass")],
+        limits=[plots.LimitLine("p95", 3.0, "pass")],
     )
     assert svg.startswith("<svg ") and svg.endswith("</svg>")
     assert "$" not in svg  # log axes get plain tick labels, never mathtext

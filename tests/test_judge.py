@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pytest_mlperf.bench import summarize
+from pytest_mlperf.bench import result_from_samples
 from pytest_mlperf.judge import MEAN_CI_MISSING, Judge, mean_interval
 from pytest_mlperf.marks import Limit
 
@@ -74,7 +74,7 @@ def slow_start(n: int, first: int = 25) -> np.ndarray:
 
 def test_too_few_blocks_give_no_mean_interval_but_say_why() -> None:
     samples = slow_start(50)  # two blocks of 20 calls: t = 12.7, the interval reached -2.5 ms
-    result = summarize(samples, "M", 1, 0.95)
+    result = result_from_samples(samples, "M", 1, 0.95)
     assert result.ci["mean"] == (None, None)
     assert f"95% CI {MEAN_CI_MISSING}]" in str(result)
     judge = Judge([Limit("mean", 5.0), Limit("throughput", 10.0)], batch_size=1, confidence=0.95)

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 from pytest_mlperf import Benchmarker, Limit
-from pytest_mlperf.bench import summarize
+from pytest_mlperf.bench import result_from_samples
 from pytest_mlperf.optimize import (
     Advice,
     ModelSize,
@@ -137,7 +137,7 @@ def test_limits_reach_every_measurement() -> None:
 def result(median_ms: float, batch_size: int = 1, verdict: str | None = None) -> Any:
     """A measurement whose calls take about `median_ms`, with a p95 check of that verdict."""
     samples = np.random.default_rng(0).normal(median_ms, median_ms * 0.01, 400)
-    out = summarize(np.abs(samples), "M", batch_size, 0.95)
+    out = result_from_samples(np.abs(samples), "M", batch_size, 0.95)
     if verdict is not None:
         out.checks = [Check("p95", 1.0, median_ms, verdict, verdict)]
     return out

@@ -19,17 +19,30 @@ __version__ = "0.1.0"
 _LAZY = {
     "BenchmarkError": "bench",
     "Benchmarker": "bench",
-    "ModelBenchmarker": "bench",  # the original module's name for the benchmarker
     "ModelCallError": "bench",
     "Sweep": "bench",
     "Limit": "marks",
     "BenchmarkResult": "results",
     "Check": "results",
+    # the names of the module pytest-mlperf grew from: docs/reference.md#compatibility-names
+    "ModelBenchmarker": "compat",
+    "ModelOptimizer": "compat",
+    "BatchInferenceOptimizer": "compat",
+    "CostOptimizer": "compat",
+    "CostEstimate": "compat",
+    "InfrastructureTier": "compat",
 }
 
 if TYPE_CHECKING:
     from .bench import Benchmarker, BenchmarkError, ModelCallError, Sweep
-    from .bench import Benchmarker as ModelBenchmarker
+    from .compat import (
+        BatchInferenceOptimizer,
+        CostEstimate,
+        CostOptimizer,
+        InfrastructureTier,
+        ModelBenchmarker,
+        ModelOptimizer,
+    )
     from .marks import Limit
     from .results import BenchmarkResult, Check
 
@@ -38,17 +51,22 @@ def __getattr__(name: str) -> Any:
     if name not in _LAZY:
         raise AttributeError(f"module 'pytest_mlperf' has no attribute {name!r}")
     module = importlib.import_module(f".{_LAZY[name]}", __name__)
-    return getattr(module, "Benchmarker" if name == "ModelBenchmarker" else name)
+    return getattr(module, name)
 
 
 __all__ = [
+    "BatchInferenceOptimizer",
     "BenchmarkError",
     "BenchmarkResult",
     "Benchmarker",
     "Check",
+    "CostEstimate",
+    "CostOptimizer",
+    "InfrastructureTier",
     "Limit",
     "ModelBenchmarker",
     "ModelCallError",
+    "ModelOptimizer",
     "Sweep",
     "__version__",
 ]

@@ -250,7 +250,7 @@ class Benchmarker:
             self._memory(target, batches[0]) if self.measure_memory else (None, "")
         )
         label = target.name
-        result = summarize(
+        result = result_from_samples(
             samples_ms,
             label,
             batch_size,
@@ -482,7 +482,7 @@ def stability_warnings(samples_ms: np.ndarray) -> list[str]:
     ]
 
 
-def summarize(
+def result_from_samples(
     samples_ms: np.ndarray,
     model_name: str,
     batch_size: int,

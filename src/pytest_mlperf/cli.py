@@ -38,7 +38,7 @@ class UsageError(Exception):
     """Bad input on the command line or in a file it names: exit status 2."""
 
 
-def _number(text: str) -> float:
+def _float(text: str) -> float:
     try:
         return float(text)
     except ValueError:
@@ -54,21 +54,21 @@ def _integer(text: str) -> int:
 
 # Flags that map one-to-one onto cost assumptions: flag name -> (type, help).
 _ASSUMPTION_FLAGS: dict[str, tuple[Callable[[str], Any], str]] = {
-    "requests_per_month": (_number, "requests (calls of batch-size rows) per month"),
-    "peak_to_average": (_number, "peak-to-average traffic ratio (default 3)"),
-    "peak_hours": (_number, "hours a day at peak (default 8)"),
-    "target_utilization": (_number, "target utilisation of replicas (0.6 Cloud Run, 0.7 others)"),
+    "requests_per_month": (_float, "requests (calls of batch-size rows) per month"),
+    "peak_to_average": (_float, "peak-to-average traffic ratio (default 3)"),
+    "peak_hours": (_float, "hours a day at peak (default 8)"),
+    "target_utilization": (_float, "target utilisation of replicas (0.6 Cloud Run, 0.7 others)"),
     "min_replicas": (_integer, "minimum replicas (0 pay-per-request, 1 others)"),
-    "speed_factor": (_number, "target latency / CI latency (default 1)"),
-    "memory_headroom": (_number, "memory multiplier over the measured peak (default 1.25)"),
-    "base_memory_mb": (_number, "resident memory of the loaded model and runtime (default 0)"),
+    "speed_factor": (_float, "target latency / CI latency (default 1)"),
+    "memory_headroom": (_float, "memory multiplier over the measured peak (default 1.25)"),
+    "base_memory_mb": (_float, "resident memory of the loaded model and runtime (default 0)"),
     "region": (str, "AWS region of the price table (default us-east-1)"),
     "arch": (str, "x86_64, arm64 or any (default x86_64)"),
     "strategy": (str, "cost, speed or balanced (default cost)"),
-    "balanced_weight": (_number, "weight of cost in the balanced strategy, 0..1 (default 0.5)"),
-    "latency_limit_ms": (_number, "p95 limit in ms: tiers predicted above it are not eligible"),
-    "container_vcpu": (_number, "vCPU per container, pod or Cloud Run instance (default 1)"),
-    "response_bytes": (_number, "bytes sent back per request, for egress (default 0)"),
+    "balanced_weight": (_float, "weight of cost in the balanced strategy, 0..1 (default 0.5)"),
+    "latency_limit_ms": (_float, "p95 limit in ms: tiers predicted above it are not eligible"),
+    "container_vcpu": (_float, "vCPU per container, pod or Cloud Run instance (default 1)"),
+    "response_bytes": (_float, "bytes sent back per request, for egress (default 0)"),
 }
 
 
@@ -81,14 +81,14 @@ def _add_cost(commands: Any) -> None:
         "price overrides from --config (default: ./pyproject.toml when it exists).",
     )
     measured = parser.add_argument_group("measured figures (per request = one call)")
-    measured.add_argument("--p95-ms", type=_number, required=True, help="p95 latency, ms")
-    measured.add_argument("--mean-ms", type=_number, help="mean latency, ms (default: p95)")
-    measured.add_argument("--memory-mb", type=_number, help="peak extra memory of one call, MB")
-    measured.add_argument("--throughput-rps", type=_number, help="measured rows per second")
+    measured.add_argument("--p95-ms", type=_float, required=True, help="p95 latency, ms")
+    measured.add_argument("--mean-ms", type=_float, help="mean latency, ms (default: p95)")
+    measured.add_argument("--memory-mb", type=_float, help="peak extra memory of one call, MB")
+    measured.add_argument("--throughput-rps", type=_float, help="measured rows per second")
     measured.add_argument("--batch-size", type=_integer, default=1, help="rows per call")
     measured.add_argument(
         "--capacity-rps",
-        type=_number,
+        type=_float,
         help="requests/s one replica held within its latency limits (model_bench.capacity); "
         "sizes replicas instead of the mean latency",
     )
@@ -120,8 +120,8 @@ def _add_cost(commands: Any) -> None:
     )
     parser.add_argument("--config", help="pyproject.toml or a TOML file with [cost]/[pricing]")
     parser.add_argument("--tier", help="tier (or group) to check the budget on")
-    parser.add_argument("--max-monthly-usd", type=_number, help="fail (exit 1) above this")
-    parser.add_argument("--warn-monthly-usd", type=_number, help="warn above this")
+    parser.add_argument("--max-monthly-usd", type=_float, help="fail (exit 1) above this")
+    parser.add_argument("--warn-monthly-usd", type=_float, help="warn above this")
     parser.add_argument(
         "--format", choices=("table", "json", "markdown"), default="table", help="output format"
     )
@@ -140,14 +140,14 @@ def _add_compare(commands: Any) -> None:
     parser.add_argument("base", metavar="BASE.json", help="the accepted run (report.json)")
     parser.add_argument("new", metavar="NEW.json", help="the run to judge (report.json)")
     parser.add_argument(
-        "--max-pct", type=_number, default=5.0, help="tolerance in percent (default 5)"
+        "--max-pct", type=_float, default=5.0, help="tolerance in percent (default 5)"
     )
     parser.add_argument(
-        "--alpha", type=_number, default=0.05, help="family-wise error rate (default 0.05)"
+        "--alpha", type=_float, default=0.05, help="family-wise error rate (default 0.05)"
     )
     parser.add_argument(
         "--run-spread-pct",
-        type=_number,
+        type=_float,
         default=5.0,
         help="assumed run-to-run spread of a statistic, percent (default 5)",
     )

@@ -1,6 +1,15 @@
-"""One way to print figures everywhere: about four significant digits, no exponents."""
+"""One way to print figures everywhere: about four significant digits, no exponents.
+
+A figure the record does not have prints as `n/a` (`fmt`, where a bound was not reached) or, for
+money, as `MISSING` (`usd`), in the terminal, report.md and report.html alike.
+"""
 
 from __future__ import annotations
+
+import math
+from typing import Any
+
+MISSING = "-"  # a dollar amount the record does not have
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -19,3 +28,19 @@ def fmt(value: float | None, digits: int = 4) -> str:
 def p_value(value: float) -> str:
     """0.043, 0.0012; below 0.0001 "<0.0001" (what `:.2g` would print as 1.2e-05)."""
     return "<0.0001" if value < 1e-4 else f"{value:.2g}"
+
+
+def finite(value: Any) -> float | None:
+    """The value as a float when it is a finite real number (not a bool), else None.
+
+    Records read back from JSON may hold anything; renderers print what is not a number as
+    missing instead of failing on it."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def usd(value: Any) -> str:
+    """A monthly amount: `$1,234.50`; `MISSING` for None or anything that is not a number."""
+    number = finite(value)
+    return MISSING if number is None else f"${number:,.2f}"

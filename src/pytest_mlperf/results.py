@@ -1,7 +1,8 @@
 """What a measurement produced: `Check`, `BenchmarkResult`, and their JSON form.
 
-Field names follow the original benchmarker (`latency_p95` in milliseconds, `throughput_rps`
-in rows per second) so that code written against it keeps working.
+Field names are those the earlier `ModelBenchmarker` returned (`latency_p95` in milliseconds,
+`throughput_rps` in rows per second), so code written against it keeps working
+(docs/reference.md#compatibility-names).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ class BenchmarkResult:
         }
 
     def to_record(self, nodeid: str = "", outcome: str = "") -> dict[str, Any]:
-        """The result as one entry of `report.json`'s `results` list (DESIGN.md §6)."""
+        """The result as one entry of `report.json`'s `results` list (docs/report-schema.md)."""
         return {
             "nodeid": nodeid,
             "name": self.name or self.model_name,
@@ -275,7 +276,7 @@ def build_report(
     lost: list[str] | None = None,
     interrupted: bool = False,
 ) -> dict[str, Any]:
-    """The report record (DESIGN.md §6) from result entries; renderers read only this.
+    """The report record (docs/report-schema.md) from result entries; renderers read only this.
 
     `lost` (tests a crashed worker took with it) and `interrupted` (a run stopped by Ctrl-C
     or SIGTERM) appear only when they apply, and either makes the verdict FAIL.
@@ -299,7 +300,7 @@ def build_report(
         report["lost"] = sorted(set(lost))
     if interrupted:
         report["interrupted"] = True
-    report["summary"] = summarize(report)
+    report["summary"] = run_summary(report)
     return report
 
 
@@ -320,7 +321,7 @@ def run_stability(entries: list[dict[str, Any]]) -> dict[str, float | None] | No
     }
 
 
-def summarize(report: dict[str, Any]) -> dict[str, Any]:
+def run_summary(report: dict[str, Any]) -> dict[str, Any]:
     """Counts and the run's verdict: fail on a failed check, an error, a broken session
     budget, a gating regression, a lost test, an interrupted run, or (with
     --mlperf-inconclusive=fail) an undecided check."""

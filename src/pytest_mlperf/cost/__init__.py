@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .assumptions import KEYS as ASSUMPTION_KEYS
 from .assumptions import Assumptions, validate_overrides
-from .config import CostConfig, config_from_mapping, load_cost_config
+from .cost_config import CostConfig, config_from_mapping, load_cost_config
 from .errors import CostConfigError
 from .estimate import (
     BudgetSpec,

@@ -22,7 +22,8 @@ from .pricing import PriceTable
 STRATEGIES = ("cost", "speed", "balanced")
 ARCH_CHOICES = ("x86_64", "arm64", "any")
 _ARCH_ALIASES = {"x86": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm": "arm64"}
-# Names used by research/cost.md and the original module, accepted as synonyms.
+# Other names for two keys, accepted as synonyms: `monthly_requests` is `CostEstimate`'s field
+# (docs/reference.md#compatibility-names), `latency_slo_ms` the usual SLO spelling.
 ALIASES = {"monthly_requests": "requests_per_month", "latency_slo_ms": "latency_limit_ms"}
 CLOUD_RUN_UTILIZATION = 0.6  # Cloud Run's autoscaler aims at 60 % CPU and concurrency
 DEFAULT_UTILIZATION = 0.7  # common practice elsewhere (not a documented default)
@@ -102,7 +103,7 @@ def _is_number(value: Any) -> bool:
     return True
 
 
-def _number(
+def _bounded_number(
     low: float, high: float = math.inf, *, low_open: bool = False, integer: bool = False
 ) -> Callable[[str, str, Any], Any]:
     def check(where: str, key: str, value: Any) -> Any:
@@ -122,7 +123,7 @@ def _number(
 
 
 # A monthly amount in dollars: a budget, a warning threshold (an upper bound keeps sums finite).
-dollars = _number(0, HUGE, low_open=True)
+dollars = _bounded_number(0, HUGE, low_open=True)
 
 
 def _optional(inner: Callable[[str, str, Any], Any]) -> Callable[[str, str, Any], Any]:
@@ -173,35 +174,35 @@ def _tiers(where: str, key: str, value: Any) -> tuple[str, ...]:
 
 
 _CHECKS: dict[str, Callable[[str, str, Any], Any]] = {
-    "requests_per_month": _number(0, HUGE, low_open=True),
-    "peak_to_average": _number(1, 1e6),
-    "peak_hours": _number(0, 24, low_open=True),
-    "target_utilization": _optional(_number(0, 1, low_open=True)),
-    "min_replicas": _optional(_number(0, 1e6, integer=True)),
+    "requests_per_month": _bounded_number(0, HUGE, low_open=True),
+    "peak_to_average": _bounded_number(1, 1e6),
+    "peak_hours": _bounded_number(0, 24, low_open=True),
+    "target_utilization": _optional(_bounded_number(0, 1, low_open=True)),
+    "min_replicas": _optional(_bounded_number(0, 1e6, integer=True)),
     "autoscaling": _boolean,
     "region": _name,
     "gcp_region": _name,
     "arch": _choice(ARCH_CHOICES, _ARCH_ALIASES),
-    "speed_factor": _number(0, 1e6, low_open=True),
-    "memory_headroom": _number(1, 1e3),
-    "base_memory_mb": _number(0, 1e9),
+    "speed_factor": _bounded_number(0, 1e6, low_open=True),
+    "memory_headroom": _bounded_number(1, 1e3),
+    "base_memory_mb": _bounded_number(0, 1e9),
     "apply_free_tier": _boolean,
     "strategy": _choice(STRATEGIES),
-    "balanced_weight": _number(0, 1),
+    "balanced_weight": _bounded_number(0, 1),
     "tiers": _tiers,
-    "latency_limit_ms": _optional(_number(0, 1e9, low_open=True)),
-    "lambda_min_vcpu": _number(0, 6),
-    "lambda_memory_mb": _optional(_number(128, 10240, integer=True)),
-    "container_vcpu": _number(0, 16, low_open=True),
+    "latency_limit_ms": _optional(_bounded_number(0, 1e9, low_open=True)),
+    "lambda_min_vcpu": _bounded_number(0, 6),
+    "lambda_memory_mb": _optional(_bounded_number(128, 10240, integer=True)),
+    "container_vcpu": _bounded_number(0, 16, low_open=True),
     "ec2_instance_type": _optional(_name),
     "eks_node_type": _optional(_name),
     "gke_node_type": _optional(_name),
-    "cluster_share": _number(0, 1, low_open=True),
-    "account_concurrency": _number(1, 1e9, integer=True),
+    "cluster_share": _bounded_number(0, 1, low_open=True),
+    "account_concurrency": _bounded_number(1, 1e9, integer=True),
     "gpu": _boolean,
-    "gpu_memory_mb": _number(0, 1e9),
-    "response_bytes": _number(0, 1e12),
-    "model_artifact_gb": _number(0, 1e6),
+    "gpu_memory_mb": _bounded_number(0, 1e9),
+    "response_bytes": _bounded_number(0, 1e12),
+    "model_artifact_gb": _bounded_number(0, 1e6),
 }
 KEYS: tuple[str, ...] = tuple(_CHECKS)
 

@@ -1,7 +1,8 @@
 """Line items from billed quantities and list prices: the bill of one sized deployment.
 
 These functions know prices and free tiers, not traffic or sizing (that is `tiers.py`), so the
-worked numbers of research/cost.md §5.5 can be checked against them directly.
+worked numbers of docs/cost-model.md#worked-numbers-checked-by-the-tests can be checked against
+them directly.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The vocabulary of the cost model: tiers, line items, sizing and the per-tier estimate.
 
-`InfrastructureTier` and `CostEstimate` keep the names of the original cost optimizer so code
-written against it keeps working; the estimate now also carries its line items, its sizing and
-whether the tier can serve the model at all.
+`InfrastructureTier` and `CostEstimate` keep the names and fields that earlier cost code used
+(docs/reference.md#compatibility-names); the estimate also carries its line items, its sizing
+and whether the tier can serve the model at all.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 
 class InfrastructureTier(Enum):
-    """The family a priced service belongs to (the original module's four levels)."""
+    """The family a priced service belongs to, whatever the provider."""
 
     SERVERLESS = "serverless"  # Lambda
     CONTAINER = "container"  # Cloud Run, ECS on Fargate
@@ -139,9 +139,9 @@ class Sizing:
 class CostEstimate:
     """The monthly cost of serving one model on one tier, and whether the tier can serve it.
 
-    The first six fields are the original module's; `total_cost` and `cost_per_1k_requests`
-    are derived from them as before. `name` is the priced service (``aws_lambda``), `tier` its
-    family. `priced` is False when no size fits (then the costs are 0 and meaningless).
+    The first six fields, `total_cost` and `cost_per_1k_requests` are those earlier cost code
+    read (docs/reference.md#compatibility-names). `name` is the priced service (``aws_lambda``),
+    `tier` its family. `priced` is False when no size fits (then the costs are 0 and meaningless).
     """
 
     tier: InfrastructureTier

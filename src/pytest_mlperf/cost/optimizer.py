@@ -1,4 +1,4 @@
-"""`CostOptimizer`: the original module's calculator, now backed by real capacity planning.
+"""`CostOptimizer`: price one configuration, or every tier, with real capacity planning.
 
 Its `estimate_*` methods price one configuration the caller describes (the latency given is
 the latency *on that configuration*, so no CPU-share scaling is applied); sizes the caller

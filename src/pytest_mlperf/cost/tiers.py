@@ -1,8 +1,8 @@
 """Sizing each tier for the measured workload and the assumed traffic, then pricing it.
 
 Every estimator takes one `Context` and returns one `CostEstimate` with its line items, its
-sizing and, when the tier cannot serve the model, the reason. Formulas: research/cost.md §2 and
-§5.2; plain-words version: docs/cost-model.md.
+sizing and, when the tier cannot serve the model, the reason. Formulas, tier by tier:
+docs/cost-model.md#tiers.
 """
 
 from __future__ import annotations

@@ -141,7 +141,7 @@ def build_result(
     confidence: float,
 ) -> LoadResult:
     """Latency, queue and service times, rates and saturation from one run's timings."""
-    from ..bench import summarize
+    from ..bench import result_from_samples
 
     done = t.status == OK
     latency = (t.end[done] - t.scheduled[done]) / 1e6
@@ -152,9 +152,9 @@ def build_result(
     n = int(t.scheduled.size)
     completed = int(done.sum())
     if completed >= 2:
-        base = summarize(latency, label, batch_size, confidence)
+        base = result_from_samples(latency, label, batch_size, confidence)
     else:
-        base = summarize(
+        base = result_from_samples(
             np.array([0.0, 0.0]) if completed == 0 else np.repeat(latency, 2),
             label,
             batch_size,

@@ -1,4 +1,4 @@
-"""Batch inference: the original `BatchInferenceOptimizer`, and a thread-safe `MicroBatcher`.
+"""Batch inference: `BatchInferenceOptimizer` and a thread-safe `MicroBatcher`.
 
 Most models cost nearly the same per call whatever the batch size, so serving rows together
 multiplies throughput. `BatchInferenceOptimizer` batches what one caller already has;
@@ -38,7 +38,7 @@ def concat_predictions(parts: list[Any]) -> np.ndarray:
 
 
 class BatchInferenceOptimizer:
-    """Predict in batches of `optimal_batch_size` rows (the original module's helper).
+    """Predict in batches of `optimal_batch_size` rows.
 
     `add_request` buffers rows, `flush` predicts everything buffered in one pass, and
     `predict_batched` splits a large X into batches. Buffering is guarded by a lock, so

@@ -1,4 +1,4 @@
-"""`ModelOptimizer`: the original module's optimizers, made real and measured.
+"""`ModelOptimizer`: tree-depth reduction, feature pruning and weight quantization, measured.
 
 Each method returns an `Optimization` holding a working optimized *copy* of the model and what
 was measured before and after it; the model the caller passed in is never modified.
@@ -47,9 +47,9 @@ _R = TypeVar("_R")
 class _on_class_or_instance(Generic[_P, _R]):
     """A method callable on an instance (its settings) or on the class (default settings).
 
-    The original module's optimizers were static: `ModelOptimizer.reduce_tree_depth(model)`.
-    Called on the class, the method runs on a `ModelOptimizer()` made for that call, so code
-    written against the original keeps working.
+    Code written for the earlier static methods calls `ModelOptimizer.reduce_tree_depth(model)`
+    (docs/reference.md#compatibility-names): called on the class, the method runs on a
+    `ModelOptimizer()` made for that call.
     """
 
     def __init__(self, func: Callable[Concatenate[ModelOptimizer, _P], _R]) -> None:
@@ -101,7 +101,7 @@ class ModelOptimizer:
         # cannot be reused by others while it lives)
         self._latency_memo: dict[tuple[int, int], tuple[Any, Any, BenchmarkResult]] = {}
 
-    # -- the original module's three optimizers ------------------------------------------------
+    # -- the three optimizers ------------------------------------------------------------------
 
     @_on_class_or_instance
     def reduce_tree_depth(

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ..config import (
+from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
+from ..settings import (
     OPTIONS,
     Settings,
     SettingsError,
@@ -23,7 +24,6 @@ from ..config import (
     parse_positive_float,
     parse_seconds,
 )
-from ..marks import BUDGET_MARKER, MARKERS, REGRESSION_MARKER, marker_help
 from . import lazy
 from .fixture import MlperfInconclusiveWarning, ModelBench
 from .manager import Manager

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from .. import __version__
-from ..config import Settings
 from ..marks import (
     BUDGET_MARKER,
     MARKERS,
@@ -29,6 +28,7 @@ from ..marks import (
     parse_regression,
 )
 from ..neutral import neutral
+from ..settings import Settings
 from . import keys, lazy
 from .signals import catch_sigterm, restore_sigterm
 from .transport import (
@@ -401,7 +401,7 @@ class Manager:
     def _build_report(self) -> dict[str, Any]:
         lazy.load("env", "results", "cost")
         from ..env import collect_environment
-        from ..results import build_report, summarize
+        from ..results import build_report, run_summary
 
         r = self.records
         r.entries.sort(key=lambda e: (e["nodeid"], e["batch_size"], e["name"]))
@@ -435,7 +435,7 @@ class Manager:
                 "same_machine": self.baseline.same_machine,
                 "history_runs": len(self.baseline.history),
             }
-            report["summary"] = summarize(report)
+            report["summary"] = run_summary(report)
         return report
 
     def _write_outputs(self) -> None:

@@ -10,15 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..numbers import fmt
+from ..numbers import fmt, usd
 from .common import text_table
 from .escape import escape_md
 
 COLUMNS = ("tier", "monthly", "provisioned", "usage", "sizing", "p95 ms", "eligible")
-
-
-def usd(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.2f}"
 
 
 def _ms(value: float | None) -> str:

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..judge import MEAN_CI_MISSING
-from ..numbers import fmt
+from ..numbers import finite, fmt, usd
 from ..numbers import p_value as format_p
 from .common import drift_text, result_verdict, short_test, stability_line
 
@@ -105,28 +104,17 @@ def render_html(report: Mapping[str, Any]) -> str:
 # --- formatting -------------------------------------------------------------------------------
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value) if math.isfinite(value) else None
-
-
 def num(value: Any, digits: int = 4) -> str:
     """A figure as the other reports print it; a dash for missing or non-numeric values."""
-    number = _number(value)
+    number = finite(value)
     return DASH if number is None else fmt(number, digits)
-
-
-def usd(value: Any) -> str:
-    number = _number(value)
-    return DASH if number is None else f"${number:,.2f}"
 
 
 def interval(pair: Any) -> str:
     """`[lo, hi]`, with an open side where too few calls bound it; empty when there is none."""
     if not isinstance(pair, list | tuple) or len(pair) < 2:
         return ""
-    lo, hi = (_number(v) for v in pair[:2])
+    lo, hi = (finite(v) for v in pair[:2])
     if lo is None and hi is None:
         return ""
     return f"[{fmt(lo)}, {fmt(hi)}]"  # an open end reads "n/a", as in report.md and the terminal
@@ -163,7 +151,7 @@ def css_class(verdict: Any) -> str:
 
 def distance(check: Mapping[str, Any]) -> str:
     """How far the value is from its limit, in the direction that breaks it."""
-    value, limit = _number(check.get("value")), _number(check.get("limit"))
+    value, limit = finite(check.get("value")), finite(check.get("limit"))
     if value is None or limit is None or limit == 0:
         return ""
     change = value / limit - 1.0
@@ -282,7 +270,7 @@ class Page:
             "name": _text(entry.get("name")),
             "batch_size": _text(entry.get("batch_size")),
             "metric": _text(check.get("metric")),
-            "limit": DASH if (limit := _number(check.get("limit"))) is None else f"{limit:,.6g}",
+            "limit": DASH if (limit := finite(check.get("limit"))) is None else f"{limit:,.6g}",
             "value": num(check.get("value")),
             "ci": interval(check.get("ci")),
             "distance": distance(check),
@@ -337,7 +325,7 @@ class Page:
                         for key in ("mean", "p50", "p90", "p95", "p99", "min", "max", "std")
                         if key in lat
                     ],
-                    "confidence": f"{_number(entry.get('confidence')) or 0.95:.0%}",
+                    "confidence": f"{finite(entry.get('confidence')) or 0.95:.0%}",
                     "rps": num(entry.get("throughput_rps")),
                     "memory": "not measured" if memory is None else f"{num(memory, 3)} MB",
                     "drift": drift_text(entry),
@@ -354,12 +342,12 @@ class Page:
 
     @staticmethod
     def _cpu_share(entry: Mapping[str, Any]) -> str:
-        value = _number(_dict(entry.get("stability")).get("cpu_share"))
+        value = finite(_dict(entry.get("stability")).get("cpu_share"))
         return "-" if value is None else f"{value:.0%}"
 
     @staticmethod
     def _clustering(entry: Mapping[str, Any]) -> str:
-        value = _number(_dict(entry.get("stability")).get("clustering"))
+        value = finite(_dict(entry.get("stability")).get("clustering"))
         return "-" if value is None else f"x{value:.1f}"
 
     @staticmethod
@@ -386,19 +374,19 @@ class Page:
         return {i: self._latency_figure(self.results[i]) for i in sorted(chosen)}
 
     def _latency_figure(self, entry: Mapping[str, Any]) -> Any:
-        samples = [v for v in (_number(s) for s in _list(entry.get("samples_ms"))) if v is not None]
+        samples = [v for v in (finite(s) for s in _list(entry.get("samples_ms"))) if v is not None]
         ci = _list(_dict(entry.get("ci_ms")).get("p95"))
         limits = [
-            self.plots.Limit(str(c["metric"]), limit, _text(c.get("verdict")))
+            self.plots.LimitLine(str(c["metric"]), limit, _text(c.get("verdict")))
             for c in map(_dict, _list(entry.get("checks")))
-            if c.get("metric") in LATENCY_METRICS and (limit := _number(c.get("limit"))) is not None
+            if c.get("metric") in LATENCY_METRICS and (limit := finite(c.get("limit"))) is not None
         ]
         svg = self.plots.latency_svg(
             samples,
-            p95=_number(_dict(entry.get("latency_ms")).get("p95")),
-            p95_ci=(_number(ci[0]), _number(ci[1])) if len(ci) >= 2 else None,
+            p95=finite(_dict(entry.get("latency_ms")).get("p95")),
+            p95_ci=(finite(ci[0]), finite(ci[1])) if len(ci) >= 2 else None,
             limits=limits,
-            confidence=_number(entry.get("confidence")) or 0.95,
+            confidence=finite(entry.get("confidence")) or 0.95,
         )
         return self.markup(svg)
 
@@ -419,7 +407,7 @@ class Page:
         for index, sweep in enumerate(sweeps):
             curve = [_dict(p) for p in _list(sweep.get("curve"))]
             best = sweep.get("best_batch_size")
-            number = _number(best)
+            number = finite(best)
             best_size = None if number is None else int(number)
             figure = None
             if curve and index < cap:
@@ -596,7 +584,7 @@ class Page:
         costs = [_dict(c) for c in _list(self.report.get("costs"))]
         if len(costs) < 2:
             return ""
-        values = [_number(c.get("recommended_monthly_usd")) for c in costs]
+        values = [finite(c.get("recommended_monthly_usd")) for c in costs]
         missing = sum(v is None for v in values)
         text = f"{usd(sum(v for v in values if v is not None))}/month over {len(costs)} benchmarks"
         return text + (f" ({missing} without an eligible tier)" if missing else "")
@@ -610,10 +598,10 @@ class Page:
     @staticmethod
     def _comparison_row(c: Mapping[str, Any]) -> dict[str, Any]:
         verdict = _text(c.get("verdict"))
-        ratio = _number(c.get("ratio"))
-        p_value = _number(c.get("p_adjusted"))
-        p_value = _number(c.get("p_value")) if p_value is None else p_value
-        tolerance = _number(c.get("tolerance_pct"))
+        ratio = finite(c.get("ratio"))
+        p_value = finite(c.get("p_adjusted"))
+        p_value = finite(c.get("p_value")) if p_value is None else p_value
+        tolerance = finite(c.get("tolerance_pct"))
         measured = c.get("baseline") is not None or c.get("current") is not None
         return {
             "nodeid": _text(c.get("nodeid")),
@@ -661,7 +649,7 @@ class Page:
             ("Python", " ".join(_text(env.get(k)) for k in ("implementation", "python")).strip()),
             ("Load average", ", ".join(num(x, 3) for x in _list(env.get("load_average")))),
             ("Fingerprint", _text(env.get("fingerprint"))),
-            ("Confidence", f"{c:.0%}" if (c := _number(settings.get("confidence"))) else ""),
+            ("Confidence", f"{c:.0%}" if (c := finite(settings.get("confidence"))) else ""),
             ("Percentiles", _text(settings.get("percentile_method"))),
         ]
         return [(k, v) for k, v in rows if v]

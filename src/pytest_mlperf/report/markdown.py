@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..numbers import fmt as num
+from ..numbers import usd
 from .common import (
     FLAGGED,
     checks_with,
@@ -30,7 +31,7 @@ from .common import (
 )
 from .comparison import COLUMNS as COMPARISON_COLUMNS
 from .comparison import comparison_rows
-from .cost import cost_markdown, total_line, usd
+from .cost import cost_markdown, total_line
 from .escape import escape_md
 from .load import (
     CURVE_HEADER,

@@ -36,7 +36,7 @@ FONT = 'font-family="system-ui,DejaVu Sans,sans-serif" font-size="11"'
 
 
 @dataclass(frozen=True)
-class Limit:
+class LimitLine:
     """A latency limit drawn as a line, coloured by the check's verdict."""
 
     metric: str  # "p50" | "p90" | "p95" | "p99" | "mean"
@@ -188,7 +188,7 @@ def _marks(
     vertical: bool,
     p95: float | None,
     ci: tuple[float | None, float | None],
-    limits: Sequence[Limit],
+    limits: Sequence[LimitLine],
 ) -> None:
     """The p95 (solid), its interval (a band, open where a bound is missing), limits (dashed)."""
     a, b = sorted((across.start, across.end))
@@ -216,7 +216,7 @@ def latency_svg(
     *,
     p95: float | None,
     p95_ci: tuple[float | None, float | None] | None,
-    limits: Sequence[Limit] = (),
+    limits: Sequence[LimitLine] = (),
     confidence: float = 0.95,
 ) -> str:
     """Histogram of the calls' latencies and the calls in measurement order, in one figure.
