@@ -342,7 +342,7 @@ class Benchmarker:
         X: Any,
         batch_sizes: Sequence[int] = (1, 8, 32, 64),
     ) -> dict[str, dict[str, BenchmarkResult]]:
-        """Every model at every batch size: `results[name][f"batch_{bs}"]`, as the original."""
+        """Every model at every batch size: `results[name][f"batch_{bs}"]`."""
         return {
             name: {
                 f"batch_{bs}": self.benchmark(model, X, batch_size=bs, name=name)

@@ -2,9 +2,9 @@
 block-based ratio tests for regressions.
 
 Pure functions (numpy and ``scipy.stats`` only, never pytest). Notation: ``p`` is the quantile
-(0.95 for p95) and ``q = 1 - p`` the allowed fraction of calls above a latency limit. The maths
-and the worked numbers reproduced here (and checked in ``tests/test_stats.py``) come from the
-project's statistics research notes, sections 5.4, 5.5 and 6(a)-(c).
+(0.95 for p95) and ``q = 1 - p`` the allowed fraction of calls above a latency limit. Each method,
+with worked numbers (checked in ``tests/test_stats.py``), is explained in docs/verdicts.md
+(intervals and verdicts) and docs/regressions.md (comparisons).
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _check_n(n: int) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# Percentiles and order-statistic confidence intervals (research section 5.4 and 6(a))
+# Percentiles and order-statistic confidence intervals (docs/verdicts.md, intervals from ranks)
 # --------------------------------------------------------------------------------------------
 
 
@@ -216,7 +216,7 @@ def mean_decide(samples: npt.ArrayLike, limit: float, alpha: float) -> Verdict |
 
 
 # --------------------------------------------------------------------------------------------
-# Group-sequential exact binomial test on exceedances (research section 6(b))
+# Group-sequential exact binomial test on exceedances (docs/verdicts.md, the verdict)
 # --------------------------------------------------------------------------------------------
 
 
@@ -412,12 +412,13 @@ def expected_calls_to_verdict(
 
 
 # --------------------------------------------------------------------------------------------
-# Ratio tests between a baseline and a candidate (research section 5.5 and 6(c))
+# Ratio tests between a baseline and a candidate (docs/regressions.md)
 # --------------------------------------------------------------------------------------------
 #
 # The unit of every test below is a *block* of consecutive calls, never a single call: calls of
 # one process are autocorrelated and share the machine's drift, so tests that treat them as
-# independent raise false alarms many times their nominal rate (research section 5.5).
+# independent raise false alarms many times their nominal rate (docs/regressions.md, "Why not
+# just compare two numbers?").
 
 
 @dataclasses.dataclass(frozen=True)
