@@ -42,8 +42,8 @@ from .transport import (
 )
 
 if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
-    from ..budget import TestBudget
     from ..cost import CostConfig
+    from ..cost.budget import TestBudget
     from ..results import BenchmarkResult
     from .regressions import Baseline
 
@@ -161,9 +161,9 @@ class Manager:
         mark = item.get_closest_marker(BUDGET_MARKER)
         if mark is None:
             return None  # priced with the run's configuration, if the test measures anything
-        lazy.load("budget", "cost")
-        from ..budget import TestBudget
-        from ..cost import CostConfigError, parse_budget
+        lazy.load("cost")
+        from ..cost import CostConfigError
+        from ..cost.budget import TestBudget, parse_budget
 
         where = "@pytest.mark.budget"
         if mark.args:
@@ -254,8 +254,8 @@ class Manager:
 
     def _price(self, item: pytest.Item, results: list[BenchmarkResult]) -> list[dict[str, Any]]:
         """Cost estimates for every result; a budget marker adds its check to each."""
-        lazy.load("budget", "cost")
-        from ..budget import TestBudget, price_result
+        lazy.load("cost")
+        from ..cost.budget import TestBudget, price_result
 
         if not results:
             return []
@@ -491,18 +491,11 @@ class Manager:
             self.notes.append(("error", f"cannot save the run: {exc}"))
 
     def _session_budget(self) -> dict[str, Any] | None:
-        from ..cost import check_session_budget
+        from ..cost.budget import session_budget
 
-        high, low = self.settings.budget_usd, self.settings.budget_warn_usd
-        if high is None and low is None:
-            return None
-        verdict, message = check_session_budget(self.records.costs, high, low)
-        return {
-            "max_monthly_usd": high,
-            "warn_monthly_usd": low,
-            "verdict": verdict,
-            "message": message,
-        }
+        return session_budget(
+            self.records.costs, self.settings.budget_usd, self.settings.budget_warn_usd
+        )
 
     def _warnings(self) -> list[str]:
         out = []
