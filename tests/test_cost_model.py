@@ -27,6 +27,7 @@ from pytest_mlperf.cost import (
     parse_budget,
     recommend,
 )
+from pytest_mlperf.cost.budget import merged_budget, session_budget
 from pytest_mlperf.cost.model import LineItem
 from pytest_mlperf.cost.traffic import billed_instance_fraction, replicas_for, two_level_day
 
@@ -472,6 +473,21 @@ def test_session_budget_sums_the_recommended_tiers() -> None:
     assert verdict == "fail" and f"${total:,.2f}" in message and "2 benchmark(s)" in message
     assert check_session_budget(entries, total + 1)[0] == "pass"
     assert check_session_budget(entries, total + 1, warn_monthly_usd=total - 1)[0] == "warn"
+
+
+def test_session_budget_section_of_a_run_and_of_merged_shards() -> None:
+    entries = [_entry(1e6), _entry(50e6)]
+    total = sum(e["recommended_monthly_usd"] for e in entries)
+    assert session_budget(entries, None, None) is None  # no session budget: no section
+    section = session_budget(entries, total - 1, None)
+    assert section is not None
+    assert section["verdict"] == "fail" and section["max_monthly_usd"] == total - 1
+    assert section["message"] == check_session_budget(entries, total - 1)[1]
+    assert merged_budget([None, {}], entries) is None  # no shard had a session budget
+    shards = [None, {"max_monthly_usd": None, "warn_monthly_usd": total - 1}]
+    merged = merged_budget(shards, entries)
+    assert merged is not None and merged["verdict"] == "warn"
+    assert merged["warn_monthly_usd"] == total - 1
 
 
 def test_parse_budget_splits_limits_tier_and_overrides() -> None:

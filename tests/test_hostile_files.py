@@ -388,7 +388,7 @@ def _unsafe(text: str, *, lines: bool = False) -> list[str]:
 @settings(deadline=None, max_examples=50)
 @given(name=st.text(min_size=1, max_size=12), message=st.text(max_size=12))
 def test_hostile_names_reach_no_output_raw(name: str, message: str) -> None:
-    from pytest_mlperf.plugin.manager import junit_properties
+    from pytest_mlperf.plugin.review import junit_properties
     from pytest_mlperf.report.markdown import render_markdown
     from pytest_mlperf.report.terminal import render_terminal
 
@@ -413,13 +413,13 @@ def _manager() -> Manager:
 
 def test_a_worker_reported_down_twice_is_counted_once(tmp_path: Path) -> None:
     manager = _manager()
-    manager.spool = str(tmp_path)
+    manager.gather.spool = str(tmp_path)
     append_spool(str(tmp_path), "gw0", Records(entries=[{"nodeid": "t.py::a"}]))
     node = SimpleNamespace(workerinput={"workerid": "gw0", "workercount": 2}, workeroutput={})
     manager.pytest_testnodedown(node, "interrupted")
     manager.pytest_testnodedown(node, "interrupted")  # as xdist does for an interrupted worker
-    assert manager.records.entries == [{"nodeid": "t.py::a"}]
-    assert manager.crashed == ["gw0"]
+    assert manager.gather.records.entries == [{"nodeid": "t.py::a"}]
+    assert manager.gather.crashed == ["gw0"]
 
 
 def test_workers_that_never_finished_are_read_and_the_spool_removed() -> None:
@@ -428,6 +428,6 @@ def test_workers_that_never_finished_are_read_and_the_spool_removed() -> None:
     manager.pytest_configure_node(node)
     folder = node.workerinput[SPOOL_KEY]
     append_spool(folder, "gw1", Records(entries=[{"nodeid": "t.py::b"}]))
-    manager._gather_unfinished_workers()  # a Ctrl-C: xdist never reported gw1 down
-    assert manager.records.entries == [{"nodeid": "t.py::b"}]
+    manager.gather.gather_unfinished_workers()  # a Ctrl-C: xdist never reported gw1 down
+    assert manager.gather.records.entries == [{"nodeid": "t.py::b"}]
     assert not os.path.exists(folder)

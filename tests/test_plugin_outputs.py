@@ -85,7 +85,7 @@ def test_advise_in_a_test_and_for_marked_tests(suite: Suite) -> None:
 
 
 def test_load_warning() -> None:
-    from pytest_mlperf.plugin.manager import load_warning
+    from pytest_mlperf.plugin.output import load_warning
 
     assert load_warning({"load_average": [1.5, 1, 1], "cpu_count": 2}) == []
     (note,) = load_warning({"load_average": [5.25, 1, 1], "cpu_count": 2})

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .baseline import BaselineError, validate_run
-from .cost import check_session_budget
+from .cost.budget import merged_budget
 from .files import UnreadableJson, read_json
 from .results import SCHEMA, build_report
 
@@ -93,7 +93,7 @@ def merge_reports(
         warnings=warnings,
         sweeps=gather("sweeps"),
         costs=costs,
-        budget=_merged_budget([r.get("budget") for _, r in reports], costs),
+        budget=merged_budget([r.get("budget") for _, r in reports], costs),
         comparisons=gather("comparisons"),
         recommendations=gather("recommendations"),
         lost=[str(test) for test in gather("lost")],
@@ -101,21 +101,3 @@ def merge_reports(
     )
     merged["shards"] = shards
     return merged
-
-
-def _merged_budget(
-    budgets: Sequence[dict[str, Any] | None], costs: list[dict[str, Any]]
-) -> dict[str, Any] | None:
-    """The session budget over every shard's benchmarks together (the shards' own limits)."""
-    given = [b for b in budgets if b]
-    if not given:
-        return None
-    high = given[0].get("max_monthly_usd")
-    low = given[0].get("warn_monthly_usd")
-    verdict, message = check_session_budget(costs, high, low)
-    return {
-        "max_monthly_usd": high,
-        "warn_monthly_usd": low,
-        "verdict": verdict,
-        "message": message,
-    }

@@ -1,7 +1,7 @@
 """Monthly cost per infrastructure tier from measured latency, throughput and memory.
 
 Pure (no pytest): the plugin calls `estimate_for_result` for each benchmark and the budget
-checks on the entries; the CLI calls the same functions. Formulas and assumptions:
+checks (`budget.py`) on the entries; the CLI calls the same functions. Formulas and assumptions:
 docs/cost-model.md.
 """
 
@@ -9,17 +9,16 @@ from __future__ import annotations
 
 from .assumptions import KEYS as ASSUMPTION_KEYS
 from .assumptions import Assumptions, validate_overrides
-from .cost_config import CostConfig, config_from_mapping, load_cost_config
-from .errors import CostConfigError
-from .estimate import (
+from .budget import (
     BudgetSpec,
     check_budget,
     check_session_budget,
-    estimate_for_result,
-    estimate_workload,
     parse_budget,
     total_monthly_usd,
 )
+from .cost_config import CostConfig, config_from_mapping, load_cost_config
+from .errors import CostConfigError
+from .estimate import estimate_for_result, estimate_workload
 from .model import (
     TIER_GROUPS,
     TIER_NAMES,

@@ -2,7 +2,7 @@
 
 The only part of pytest-mlperf that knows about pytest hooks. Options come from one table
 (`config.OPTIONS`); markers from their defining functions (`marks.py`); everything a run does
-with its results lives in `manager.Manager`.
+with its results goes through the hooks of `manager.Manager` and its collaborators.
 """
 
 from __future__ import annotations

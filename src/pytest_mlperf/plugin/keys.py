@@ -10,7 +10,7 @@ from ..marks import Limit
 
 if TYPE_CHECKING:  # the measuring core is imported only when a test measures something
     from ..bench import Sweep  # noqa: F401 (named in the keys' types below)
-    from ..budget import TestBudget  # noqa: F401
+    from ..cost.budget import TestBudget  # noqa: F401
     from ..results import BenchmarkResult  # noqa: F401
 
 LIMITS = pytest.StashKey[list[Limit]]()

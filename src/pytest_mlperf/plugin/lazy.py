@@ -2,8 +2,8 @@
 
 SciPy and others add `warnings` filters when imported. scikit-learn's forests re-apply every
 active filter around each tree's prediction, so filters left behind by an import change the
-latency the plugin measures (research: measured-here.md). Every lazy import of the plugin goes
-through `load`, which restores the filters as they were.
+latency the plugin measures (docs/performance.md, "Warning filters change forest latency").
+Every lazy import of the plugin goes through `load`, which restores the filters as they were.
 """
 
 from __future__ import annotations
