@@ -19,11 +19,11 @@ import pytest
 pytest.importorskip("jinja2", reason="report.html needs jinja2")
 
 from pytest_mlperf import marks
-from pytest_mlperf.baseline import compare_runs
 from pytest_mlperf.bench import Sweep, summarize
 from pytest_mlperf.cost import estimate_for_result
 from pytest_mlperf.judge import MEAN_CI_MISSING, Judge
 from pytest_mlperf.numbers import fmt
+from pytest_mlperf.regression.compare import compare_runs
 from pytest_mlperf.report import html as report_html
 from pytest_mlperf.report.html import HtmlUnavailable, render_html
 from pytest_mlperf.report.markdown import render_markdown

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_baseline import entry, run, stream
 from test_markdown import comparison, record, result, sweep
+from test_regression import entry, run, stream
 
-from pytest_mlperf.baseline import compare_runs
+from pytest_mlperf.regression.compare import compare_runs
 from pytest_mlperf.report.terminal import render_terminal
 
 

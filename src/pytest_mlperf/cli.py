@@ -159,7 +159,8 @@ def _add_compare(commands: Any) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Compare two stored runs: 1 when a same-machine comparison regressed."""
-    from .baseline import BaselineError, compare_runs, read_run, summarize_comparisons
+    from .regression.compare import compare_runs, summarize_comparisons
+    from .regression.store import BaselineError, read_run
     from .report.comparison import comparison_markdown, comparison_table
 
     try:

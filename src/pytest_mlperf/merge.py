@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .baseline import BaselineError, validate_run
 from .cost import check_session_budget
 from .files import UnreadableJson, read_json
+from .regression.store import BaselineError, validate_run
 from .results import SCHEMA, build_report
 
 

@@ -26,11 +26,11 @@ from . import keys, lazy
 from .transport import LOCK_PATH, serial_lock
 
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
-    from ..ab import ABResult
     from ..bench import Benchmarker, Sweep
     from ..load import LoadResult, Prediction
     from ..load.capacity import CapacityResult
     from ..optimize import Advice
+    from ..regression.ab import ABResult
     from ..results import BenchmarkResult
     from .manager import Manager
 
@@ -157,8 +157,8 @@ class ModelBench:
         than the tolerance (the regression marker's max_pct, else --mlperf-regression-pct).
         With the regression marker a REGRESSION also fails the test.
         """
-        from ..ab import measure_ab
         from ..bench import SettingError
+        from ..regression.ab import measure_ab
 
         self._check(lambda: validate.call(X, method, None), "")
         self._check(lambda: validate.settings(options, validate.AB_CHECKS))

@@ -439,8 +439,8 @@ class Manager:
         return report
 
     def _write_outputs(self) -> None:
-        lazy.load("baseline", "report", "report.html", "report.benchmark_json")
-        from ..baseline import BaselineError, save_run
+        lazy.load("regression.store", "report", "report.html", "report.benchmark_json")
+        from ..regression.store import BaselineError, save_run
         from ..report import ReportSetError, append_step_summary, write_reports
         from ..report.benchmark_json import render_benchmark_json
 

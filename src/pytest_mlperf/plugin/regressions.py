@@ -11,14 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..baseline import (
-    BaselineError,
-    compare_entry,
-    compare_runs,
-    load_history,
-    load_run,
-    save_run,
-)
+from ..regression.compare import compare_entry, compare_runs
+from ..regression.store import BaselineError, load_history, load_run, save_run
 from ..results import Check
 
 METRICS_PER_RESULT = 3  # p50, p95 and throughput are tested; memory is a threshold

@@ -5,7 +5,7 @@ statistic can tell that apart from a regression. Here both models run in the sam
 alternating blocks of calls in the order AB, BA, AB, ..., so the two blocks of a pair share the
 machine's state and alternating the order cancels a steady drift. The unit of the test is the
 pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by default),
-and a paired one-sided test on the ``d_i`` (research notes, statistics section 6(c)).
+and a paired one-sided test on the ``d_i`` (``docs/regressions.md``, "Side by side").
 
 REGRESSION needs the test to be significant *and* the ratio to exceed ``1 + tolerance``;
 IMPROVEMENT is the mirror image. When the first ``blocks`` pairs leave the answer UNKNOWN
@@ -26,13 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from . import stats
-from .baseline import TIMER_FLOOR_MS
-from .bench import _call_error, _Target, make_batches, quiet_interpreter, resolve_model
+from .. import stats
+from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
+from .blocks import MIN_BLOCK, block_summary
+from .compare import DEFAULT_MAX_PCT
 
 AB_METRICS = ("p50", "p95", "mean")
-_QUANTILES = {"p50": 0.5, "p95": 0.95}
-MIN_BLOCK_CALLS = 20  # below this a block's p95 is its maximum
 
 
 class ABVerdict(enum.StrEnum):
@@ -242,34 +241,8 @@ class ABResult:
         return records
 
 
-def _block_stats(samples_ms: stats.FloatArray) -> dict[str, float]:
-    ordered = np.sort(samples_ms)
-    values = {m: stats.percentile(ordered, q) for m, q in _QUANTILES.items()}
-    values["mean"] = float(ordered.mean())
-    return {m: max(v, TIMER_FLOOR_MS) for m, v in values.items()}
-
-
-def _time_block(
-    target: _Target, batches: list[Any], start: int, calls: int, clock: Callable[[], int]
-) -> stats.FloatArray:
-    """``calls`` timed calls on the batches from ``start`` on; nothing else between the reads."""
-    fn, count = target.fn, len(batches)
-    samples: list[int] = []
-    append = samples.append
-    try:
-        for i in range(start, start + calls):
-            batch = batches[i % count]
-            t0 = clock()
-            fn(batch)
-            t1 = clock()
-            append(t1 - t0)
-    except Exception as exc:
-        raise _call_error(target, exc, "the A/B timed loop") from exc
-    return np.asarray(samples, dtype=np.float64) / 1e6
-
-
 def _measure_pair(
-    targets: tuple[_Target, _Target],
+    targets: tuple[Target, Target],
     batches: list[Any],
     pair: int,
     block_calls: int,
@@ -279,8 +252,10 @@ def _measure_pair(
     order = (0, 1) if pair % 2 == 0 else (1, 0)
     figures: dict[int, dict[str, float]] = {}
     for who in order:
-        samples = _time_block(targets[who], batches, pair * block_calls, block_calls, clock)
-        figures[who] = _block_stats(samples)
+        ticks = time_calls(
+            targets[who], batches, pair * block_calls, block_calls, clock, "the A/B timed loop"
+        )
+        figures[who] = block_summary(np.asarray(ticks, dtype=np.float64) / 1e6)
     return ABBlock(pair, "AB" if order[0] == 0 else "BA", figures[0], figures[1])
 
 
@@ -303,7 +278,7 @@ class ABDesign:
     blocks: int = 10
     block_calls: int = 200
     max_blocks: int = 20
-    tolerance_pct: float = 5.0
+    tolerance_pct: float = DEFAULT_MAX_PCT
     alpha: float = 0.01
     metric: str = "p95"
     test: str = "t"
@@ -316,10 +291,8 @@ class ABDesign:
             raise ValueError(
                 f"max_blocks ({self.max_blocks}) must be at least blocks ({self.blocks})"
             )
-        if self.block_calls < MIN_BLOCK_CALLS:
-            raise ValueError(
-                f"block_calls must be at least {MIN_BLOCK_CALLS}, got {self.block_calls!r}"
-            )
+        if self.block_calls < MIN_BLOCK:
+            raise ValueError(f"block_calls must be at least {MIN_BLOCK}, got {self.block_calls!r}")
         if not self.tolerance_pct >= 0:
             raise ValueError(f"tolerance_pct must be >= 0, got {self.tolerance_pct!r}")
         if not 0.0 < self.alpha < 0.5:
@@ -361,7 +334,7 @@ def measure_ab(
     blocks: int = 10,
     block_calls: int = 200,
     max_blocks: int = 20,
-    tolerance_pct: float = 5.0,
+    tolerance_pct: float = DEFAULT_MAX_PCT,
     alpha: float = 0.01,
     metric: str = "p95",
     test: str = "t",
@@ -394,7 +367,7 @@ def measure_ab(
             try:
                 target.fn(batches[i % len(batches)])
             except Exception as exc:
-                raise _call_error(target, exc, "warm-up") from exc
+                raise call_error(target, exc, "warm-up") from exc
     confidence = 1.0 - 2.0 * design.alpha_look
     measured: list[ABBlock] = []
     looks: list[dict[str, Any]] = []

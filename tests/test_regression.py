@@ -15,18 +15,16 @@ import pytest
 from scipy.stats import mannwhitneyu
 from test_ab_streams import Machine
 
-from pytest_mlperf import baseline
-from pytest_mlperf.baseline import (
+from pytest_mlperf.regression.blocks import block_size_for
+from pytest_mlperf.regression.compare import compare_entry, compare_runs, summarize_comparisons
+from pytest_mlperf.regression.store import (
     BaselineError,
-    compare_entry,
-    compare_runs,
     list_runs,
     load_history,
     load_run,
     read_run,
     save_run,
     store_problems,
-    summarize_comparisons,
 )
 from pytest_mlperf.results import SCHEMA
 
@@ -509,5 +507,5 @@ def test_blocks_without_run_spread_or_single_calls_are_anti_conservative() -> No
 
 
 def test_block_size_is_shared_by_both_runs() -> None:
-    assert baseline.block_size_for(400, 2000) == 40
-    assert baseline.block_size_for(100, 100) == 20
+    assert block_size_for(400, 2000) == 40
+    assert block_size_for(100, 100) == 20

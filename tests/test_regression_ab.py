@@ -13,9 +13,9 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from test_ab_streams import Machine
 
-from pytest_mlperf.ab import ABDesign, ABResult, ABVerdict, measure_ab
-from pytest_mlperf.baseline import summarize_comparisons
 from pytest_mlperf.bench import BenchmarkError, ModelCallError
+from pytest_mlperf.regression.ab import ABDesign, ABResult, ABVerdict, measure_ab
+from pytest_mlperf.regression.compare import summarize_comparisons
 
 X = np.arange(128.0).reshape(64, 2)
 CALLS = 40 + 2 * 20 * 200 + 10  # warm-up + the most pairs the default design measures
