@@ -165,7 +165,7 @@ def sample_report(*, hostile: bool = False, extras: bool = True) -> dict[str, An
         e["samples_ms"] = [s * factor for s in e["samples_ms"]]
         e["latency_ms"] = {k: v * factor for k, v in e["latency_ms"].items()}
         e["throughput_rps"] /= factor
-    report["comparisons"] = compare_runs(report, baseline)
+    report["comparisons"] = [c.to_dict() for c in compare_runs(report, baseline)]
     report["recommendations"] = [
         "fraud: batch 32 serves 8,900 rows/s at p95 4.7 ms, 9.4x the rows/s of batch 1",
         {"model": "RandomForestClassifier", "recommendations": ["churn: max_depth 12 halves p95"]},

@@ -32,6 +32,7 @@ from pytest_mlperf.optimize import (
     onnx,
 )
 from pytest_mlperf.optimize.advisor import _judge
+from pytest_mlperf.regression.comparison import ComparisonVerdict
 from pytest_mlperf.results import Check
 
 X, y = make_classification(
@@ -204,7 +205,8 @@ def test_breaking_a_limit_is_never_recommended_and_fixing_one_counts() -> None:
 
 
 def paired(ratio: float, verdict: str, ci: tuple[float, float]) -> PairedLatency:
-    return PairedLatency(ratio, ratio * 1.1, ci, 0.95, verdict, 0.1, pairs=6, block_calls=20)
+    judged = ComparisonVerdict(verdict)
+    return PairedLatency(ratio, ratio * 1.1, ci, 0.95, judged, 0.1, pairs=6, block_calls=20)
 
 
 def test_side_by_side_timing_decides_faster_and_the_sentence_claims_no_more() -> None:

@@ -159,7 +159,7 @@ def _add_compare(commands: Any) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Compare two stored runs: 1 when a same-machine comparison regressed."""
-    from .regression.compare import compare_runs, summarize_comparisons
+    from .regression.compare import compare_runs, comparison_gate
     from .regression.store import BaselineError, read_run
     from .report.comparison import comparison_markdown, comparison_table
 
@@ -174,14 +174,14 @@ def run_compare(args: argparse.Namespace) -> int:
         )
     except (BaselineError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
-    summary = summarize_comparisons(comparisons)
+    summary = comparison_gate(comparisons)
     same_machine = base["environment"]["fingerprint"] == new["environment"]["fingerprint"]
     if args.format == "json":
         document = {
             "baseline": args.base,
             "current": args.new,
             "same_machine": same_machine,
-            "comparisons": comparisons,
+            "comparisons": [c.to_dict() for c in comparisons],
             "summary": summary,
         }
         print(json.dumps(document, indent=2, allow_nan=False))

@@ -10,6 +10,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from .regression.comparison import ComparisonVerdict, comparisons_of
+
 PERCENTILE_METHOD = "nearest-rank (numpy.quantile method='inverted_cdf')"
 
 
@@ -311,10 +313,8 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
     checks = [c for e in report["results"] for c in e["checks"]]
     failed = sum(c["verdict"] == "fail" for c in checks)
     inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
-    comparisons = report.get("comparisons", [])
-    regressions = sum(
-        c.get("verdict") == "regression" and c.get("gating", True) for c in comparisons
-    )
+    comparisons = comparisons_of(report)
+    regressions = sum(c.fails_run for c in comparisons)
     budget = report.get("budget") or {}
     broken = (
         failed
@@ -332,7 +332,7 @@ def summarize(report: dict[str, Any]) -> dict[str, Any]:
         "failed_checks": failed,
         "inconclusive_checks": inconclusive,
         "regressions": regressions,
-        "improvements": sum(c.get("verdict") == "improvement" for c in comparisons),
+        "improvements": sum(c.verdict is ComparisonVerdict.IMPROVEMENT for c in comparisons),
         "errors": len(report.get("errors", [])),
         "verdict": "fail" if broken else "pass",
     }

@@ -178,10 +178,9 @@ class ModelBench:
         with self._measuring():
             result = self._guard(measure)
         self._progress(f"A/B: {result.summary()}")
-        comparisons = result.comparisons(self._item.nodeid)
-        if keys.REGRESSION_PCT not in self._item.stash:
-            for record in comparisons:  # informative: only the regression marker makes it a gate
-                record["gating"] = False
+        # informative only: the regression marker makes a side-by-side comparison a gate
+        gating = keys.REGRESSION_PCT in self._item.stash
+        comparisons = result.comparisons(self._item.nodeid, gating=gating)
         self._item.stash.setdefault(keys.COMPARISONS, []).extend(comparisons)
         return result
 

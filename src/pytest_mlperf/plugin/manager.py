@@ -44,6 +44,7 @@ from .transport import (
 if TYPE_CHECKING:  # the rest is imported when a test measures something (a fast start-up)
     from ..budget import TestBudget
     from ..cost import CostConfig
+    from ..regression.comparison import Comparison
     from ..results import BenchmarkResult
     from .regressions import Baseline
 
@@ -216,15 +217,15 @@ class Manager:
     def _judge(self, item: pytest.Item, report: pytest.TestReport) -> None:
         results = item.stash.get(keys.RESULTS, [])
         sweeps = item.stash.get(keys.SWEEPS, [])
-        comparisons: list[dict[str, Any]] = item.stash.get(keys.COMPARISONS, [])
+        comparisons = item.stash.get(keys.COMPARISONS, [])
         records = Records(
             sweeps=[{"nodeid": item.nodeid, **sweep.to_dict()} for sweep in sweeps],
-            comparisons=list(comparisons),
+            comparisons=[c.to_dict() for c in comparisons],
             recommendations=self._take_recommendations(item),
         )
         records.costs = self._price(item, results)
         self._compare_with_baseline(item, results)
-        problems = self._problems(results) + self._ab_problems(item, records.comparisons)
+        problems = self._problems(results) + self._ab_problems(comparisons)
         if report.passed and problems:
             report.outcome = "failed"
             report.longrepr = "\n".join(neutral(problem) for problem in problems)
@@ -284,15 +285,10 @@ class Manager:
         for result in results:
             result.checks += self.baseline.judge(result.to_record(item.nodeid), tolerance)
 
-    def _ab_problems(self, item: pytest.Item, comparisons: list[dict[str, Any]]) -> list[str]:
-        """With the regression marker, a side-by-side REGRESSION fails the test."""
-        if keys.REGRESSION_PCT not in item.stash:
-            return []
-        return [
-            c["message"]
-            for c in comparisons
-            if c.get("kind") == "ab" and c["verdict"] == "regression" and c.get("gating")
-        ]
+    @staticmethod
+    def _ab_problems(comparisons: list[Comparison]) -> list[str]:
+        """A side-by-side comparison that fails the run (regression marker) fails the test."""
+        return [c.message for c in comparisons if c.fails_run]
 
     @staticmethod
     def _never_measured(item: pytest.Item) -> bool:
@@ -427,9 +423,8 @@ class Manager:
             per_test = {
                 e["nodeid"]: e["regression_max_pct"] for e in r.entries if "regression_max_pct" in e
             }
-            report["comparisons"] += self.baseline.compare(
-                report, self.settings.regression_pct, per_test
-            )
+            compared = self.baseline.compare(report, self.settings.regression_pct, per_test)
+            report["comparisons"] += [c.to_dict() for c in compared]
             report["baseline"] = {
                 "path": self.baseline.path,
                 "same_machine": self.baseline.same_machine,

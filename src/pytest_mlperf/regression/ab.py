@@ -17,30 +17,21 @@ again after every couple of added pairs multiplied it in the seeded simulations.
 
 from __future__ import annotations
 
-import enum
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
 from .. import stats
 from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
-from .blocks import MIN_BLOCK, block_summary
+from .blocks import MIN_BLOCK, block_summary, unit_of
 from .compare import DEFAULT_MAX_PCT
+from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 
 AB_METRICS = ("p50", "p95", "mean")
-
-
-class ABVerdict(enum.StrEnum):
-    """Outcome of a side-by-side comparison (compares equal to its upper-case name)."""
-
-    REGRESSION = "REGRESSION"
-    SAME = "SAME"
-    IMPROVEMENT = "IMPROVEMENT"
-    UNKNOWN = "UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -70,7 +61,7 @@ class ABResult:
     look is significant. ``throughput_ratio`` is the inverse of the mean-latency ratio.
     """
 
-    verdict: ABVerdict
+    verdict: ComparisonVerdict
     metric: str
     tolerance_pct: float
     alpha: float
@@ -84,7 +75,7 @@ class ABResult:
     candidate_name: str
     stop_reason: str
     looks: list[dict[str, Any]] = field(default_factory=list)
-    verdicts: dict[str, str] = field(default_factory=dict)  # per metric, lower case
+    verdicts: dict[str, ComparisonVerdict] = field(default_factory=dict)  # per metric
     elapsed_s: float = 0.0
 
     @property
@@ -124,14 +115,14 @@ class ABResult:
 
     @property
     def regressed(self) -> bool:
-        return self.verdict is ABVerdict.REGRESSION
+        return self.verdict is ComparisonVerdict.REGRESSION
 
     def summary(self) -> str:
         """One line: verdict, ratio with its interval, p-value, tolerance."""
         lo, hi = self.ci
         level = f"{self.tests[self.metric].confidence:.0%}"
         return (
-            f"{self.verdict.value}: {self.metric} ratio {self.ratio:.3f} "
+            f"{self.verdict.label}: {self.metric} ratio {self.ratio:.3f} "
             f"[{level} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
             f"(tolerance {self.tolerance_pct:g}%, alpha {self.alpha:g}, "
             f"{self.n_pairs} pairs x {self.block_calls} calls)"
@@ -175,7 +166,7 @@ class ABResult:
             "elapsed_s": self.elapsed_s,
             "ratios": {m: t.to_dict() for m, t in self.tests.items()},
             "throughput_ratio": self.throughput_ratio,
-            "verdicts": dict(self.verdicts),
+            "verdicts": {m: v.value for m, v in self.verdicts.items()},
             "looks": [dict(look) for look in self.looks],
             "blocks": [b.to_dict() for b in self.blocks],
         }
@@ -189,54 +180,50 @@ class ABResult:
         base, cand = np.exp(logs.mean(axis=0))
         return float(base), float(cand)
 
-    def comparisons(self, nodeid: str = "") -> list[dict[str, Any]]:
-        """Entries for the report's ``comparisons`` list, shaped like stored-run comparisons.
+    def comparisons(self, nodeid: str = "", *, gating: bool = True) -> list[Comparison]:
+        """The report's comparisons of this A/B call, shaped like stored-run comparisons.
 
-        Only the verdict's metric gates; on the others a regression is reported as ``warn``.
-        The mean latency is reported as throughput (rows/s): there the ratio is below 1 when
-        the candidate is slower.
+        Only the verdict's metric gates, and only when ``gating`` (the regression marker in
+        pytest); a regression elsewhere is a WARN. The mean latency is reported as throughput
+        (rows/s): there the ratio is below 1 when the candidate is slower.
         """
         records = []
         for metric in AB_METRICS:
             test = self.tests[metric]
             base, cand = self.typical(metric)
-            ratio, (lo, hi), unit = test.ratio, test.ci, "ms"
+            ratio, (lo, hi) = test.ratio, test.ci
             p_worse, p_better = test.p_greater, test.p_less
             name = metric
             if metric == "mean":
-                name, unit = "throughput", "rows/s"
+                name = "throughput"
                 base, cand = self.batch_size * 1000.0 / base, self.batch_size * 1000.0 / cand
                 ratio, lo, hi = 1.0 / ratio, 1.0 / hi, 1.0 / lo
-            verdict = self.verdicts[metric]
-            gating = metric == self.metric
-            if verdict == "regression" and not gating:
-                verdict = "warn"  # a finding on a metric this comparison does not gate on
+            record = Comparison(
+                kind=ComparisonKind.AB,
+                nodeid=nodeid,
+                name=f"{self.candidate_name} vs {self.baseline_name}",
+                batch_size=self.batch_size,
+                metric=name,
+                unit=unit_of(name),
+                verdict=self.verdicts[metric],
+                baseline=base,
+                current=cand,
+                ratio=ratio,
+                ci=(lo, hi),
+                confidence=test.confidence,
+                test=test.method,
+                blocks={"size": self.block_calls, "pairs": self.n_pairs},
+                tolerance_pct=self.tolerance_pct,
+                same_machine=True,
+                gating=gating and metric == self.metric,
+            )
+            improved = record.verdict is ComparisonVerdict.IMPROVEMENT
+            message = (
+                f"A/B {name}: {record.verdict.value}, candidate/baseline {ratio:.3f} "
+                f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+            )
             records.append(
-                {
-                    "kind": "ab",
-                    "nodeid": nodeid,
-                    "name": f"{self.candidate_name} vs {self.baseline_name}",
-                    "batch_size": self.batch_size,
-                    "metric": name,
-                    "unit": unit,
-                    "baseline": base,
-                    "current": cand,
-                    "ratio": ratio,
-                    "ci": [lo, hi],
-                    "confidence": test.confidence,
-                    "p_value": p_better if verdict == "improvement" else p_worse,
-                    "p_adjusted": None,
-                    "test": test.method,
-                    "blocks": {"size": self.block_calls, "pairs": self.n_pairs},
-                    "tolerance_pct": self.tolerance_pct,
-                    "verdict": verdict,
-                    "same_machine": True,
-                    "gating": gating,
-                    "message": (
-                        f"A/B {name}: {verdict}, candidate/baseline {ratio:.3f} "
-                        f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
-                    ),
-                }
+                replace(record, p_value=p_better if improved else p_worse, message=message)
             )
         return records
 
@@ -314,14 +301,15 @@ class ABDesign:
         """Bonferroni over the looks: the overall false-alarm rate stays within ``alpha``."""
         return self.alpha / len(self.looks)
 
-    def verdict(self, test: stats.RatioTest, *, final: bool) -> str:
-        """Lower-case verdict; before the last look the grey zone also answers "unknown"."""
-        return stats.ratio_verdict(
+    def verdict(self, test: stats.RatioTest, *, final: bool) -> ComparisonVerdict:
+        """The verdict at a look; before the last look the grey zone also answers UNKNOWN."""
+        verdict = stats.ratio_verdict(
             test,
             tolerance=self.tolerance_pct / 100.0,
             alpha=self.alpha_look,
             p_high=None if final else self.unknown_p,
         )
+        return ComparisonVerdict(verdict)
 
 
 def measure_ab(
@@ -391,17 +379,21 @@ def measure_ab(
                     "ratio": tests[metric].ratio,
                     "p_greater": tests[metric].p_greater,
                     "p_less": tests[metric].p_less,
-                    "verdict": verdict,
+                    "verdict": verdict.value,
                 }
             )
-            if verdict != "unknown" or final:
+            if verdict is not ComparisonVerdict.UNKNOWN or final:
                 break
     if not stop_reason:
-        stop_reason = "decided" if verdict != "unknown" else f"max_blocks ({max_blocks} pairs)"
+        stop_reason = (
+            "decided"
+            if verdict is not ComparisonVerdict.UNKNOWN
+            else f"max_blocks ({max_blocks} pairs)"
+        )
     final_verdicts = {m: design.verdict(t, final=True) for m, t in tests.items()}
     final_verdicts[metric] = verdict
     return ABResult(
-        verdict=ABVerdict(verdict.upper()),
+        verdict=verdict,
         metric=metric,
         tolerance_pct=tolerance_pct,
         alpha=alpha,

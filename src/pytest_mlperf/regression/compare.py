@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -21,6 +21,7 @@ import numpy as np
 from .. import stats
 from ..numbers import fmt
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
+from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 from .store import BaselineError, entry_problem, fingerprint_of, is_figure, validate_run
 
 DEFAULT_MAX_PCT = 5.0
@@ -30,7 +31,6 @@ DEFAULT_RUN_SPREAD_PCT = 5.0  # assumed run-to-run spread of a statistic without
 MIN_HISTORY = 3  # earlier runs holding a result before its own run-to-run spread is used
 
 METRICS = ("p50", "p95", "throughput", "memory")
-VERDICTS = ("regression", "warn", "same", "improvement", "unknown", "new", "missing")
 # --------------------------------------------------------------------------------------------
 # Comparison
 # --------------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def run_spread(
 class _Pending:
     """A comparison whose verdict waits for the multiple-testing adjustment."""
 
-    record: dict[str, Any]
+    record: Comparison
     test: stats.RatioTest | None
     higher_is_worse: bool
 
@@ -76,30 +76,19 @@ def _key(entry: Mapping[str, Any]) -> tuple[str, str, int]:
     return (entry["nodeid"], entry["name"], int(entry["batch_size"]))
 
 
-def _base_record(entry: Mapping[str, Any], metric: str, rules: _Rules) -> dict[str, Any]:
-    return {
-        "kind": "stored",
-        "nodeid": entry["nodeid"],
-        "name": entry["name"],
-        "batch_size": int(entry["batch_size"]),
-        "metric": metric,
-        "unit": unit_of(metric),
-        "baseline": None,
-        "current": None,
-        "ratio": None,
-        "ci": None,
-        "confidence": None,
-        "p_value": None,
-        "p_adjusted": None,
-        "test": None,
-        "blocks": None,
-        "run_spread": None,
-        "tolerance_pct": rules.tolerance_pct,
-        "verdict": "unknown",
-        "same_machine": rules.same_machine,
-        "gating": rules.same_machine,
-        "message": "",
-    }
+def _base_record(entry: Mapping[str, Any], metric: str, rules: _Rules) -> Comparison:
+    return Comparison(
+        kind=ComparisonKind.STORED,
+        nodeid=entry["nodeid"],
+        name=entry["name"],
+        batch_size=int(entry["batch_size"]),
+        metric=metric,
+        unit=unit_of(metric),
+        verdict=ComparisonVerdict.UNKNOWN,
+        tolerance_pct=rules.tolerance_pct,
+        same_machine=rules.same_machine,
+        gating=rules.same_machine,
+    )
 
 
 def _entry_comparisons(
@@ -112,12 +101,11 @@ def _entry_comparisons(
     size = block_size_for(len(baseline.get("samples_ms", [])), len(current.get("samples_ms", [])))
     pending = []
     for metric in METRICS:
-        record = _base_record(current, metric, rules)
         base, cur = metric_value(baseline, metric), metric_value(current, metric)
-        record["baseline"], record["current"] = base, cur
+        record = replace(_base_record(current, metric, rules), baseline=base, current=cur)
         if metric == "memory":
             if base is not None or cur is not None:
-                _judge_memory(record, rules.tolerance_pct / 100.0, rules.memory_floor_mb)
+                record = _judge_memory(record, rules.tolerance_pct / 100.0, rules.memory_floor_mb)
                 pending.append(_Pending(record, None, True))
             continue
         a = block_values(baseline, metric, size)
@@ -128,42 +116,49 @@ def _entry_comparisons(
             test = stats.unpaired_ratio_test(
                 a, b, confidence=1.0 - 2.0 * rules.alpha, run_sd=sd, run_df=df
             )
-            record.update(
+            record = replace(
+                record,
                 ratio=test.ratio,
-                ci=list(test.ci),
+                ci=test.ci,
                 confidence=test.confidence,
                 test=test.method,
                 blocks={"size": size, "baseline": int(a.size), "current": int(b.size)},
                 run_spread={"sd": sd, "source": source},
             )
         elif base and cur is not None:
-            record["ratio"] = cur / base
+            record = replace(record, ratio=cur / base)
         pending.append(_Pending(record, test, metric != "throughput"))
     return pending
 
 
-def _judge_memory(record: dict[str, Any], tolerance: float, floor_mb: float) -> None:
+def _judge_memory(record: Comparison, tolerance: float, floor_mb: float) -> Comparison:
     """Memory is near-deterministic: a relative threshold with an absolute floor, no test."""
-    base, cur = record["baseline"], record["current"]
+    base, cur = record.baseline, record.current
     if base is None or cur is None:
-        record["verdict"] = "unknown"
-        record["message"] = "memory was measured in only one of the two runs"
-        return
+        return replace(
+            record,
+            verdict=ComparisonVerdict.UNKNOWN,
+            message="memory was measured in only one of the two runs",
+        )
     allowed = max(tolerance * base, floor_mb)
     change = cur - base
-    record["ratio"] = cur / base if base > 0 else None
-    record["test"] = f"threshold: +{tolerance:.0%} and at least {fmt(floor_mb)} MB"
     shift = f"{fmt(base)} → {fmt(cur)} MB"
     if change > allowed:
-        verdict = "regression" if record["gating"] else "warn"
-        record["message"] = f"memory grew by {fmt(change)} MB ({shift}; allowed {fmt(allowed)})"
+        verdict = ComparisonVerdict.REGRESSION  # WARN when the comparison does not gate
+        message = f"memory grew by {fmt(change)} MB ({shift}; allowed {fmt(allowed)})"
     elif -change > allowed:
-        verdict = "improvement"
-        record["message"] = f"memory fell by {fmt(-change)} MB ({shift})"
+        verdict = ComparisonVerdict.IMPROVEMENT
+        message = f"memory fell by {fmt(-change)} MB ({shift})"
     else:
-        verdict = "same"
-        record["message"] = f"memory within {fmt(allowed)} MB ({shift})"
-    record["verdict"] = verdict
+        verdict = ComparisonVerdict.SAME
+        message = f"memory within {fmt(allowed)} MB ({shift})"
+    return replace(
+        record,
+        ratio=cur / base if base > 0 else None,
+        test=f"threshold: +{tolerance:.0%} and at least {fmt(floor_mb)} MB",
+        verdict=verdict,
+        message=message,
+    )
 
 
 def _finish(items: list[_Pending], alpha: float, bonferroni: int | None = None) -> None:
@@ -182,20 +177,22 @@ def _finish(items: list[_Pending], alpha: float, bonferroni: int | None = None) 
         better_adj = [min(1.0, bonferroni * p) for p in better]
     for item, pw, pb, aw, ab in zip(tested, worse, better, worse_adj, better_adj, strict=True):
         assert item.test is not None
+        tolerance = item.record.tolerance_pct
         verdict = stats.ratio_verdict(
             item.test,
-            tolerance=item.record["tolerance_pct"] / 100.0,
+            tolerance=(tolerance or 0.0) / 100.0,
             alpha=alpha,
             higher_is_worse=item.higher_is_worse,
             p_worse=aw,
             p_better=ab,
         )
         worse_side = (item.test.ratio > 1.0) == item.higher_is_worse
-        item.record["p_value"], item.record["p_adjusted"] = (pw, aw) if worse_side else (pb, ab)
-        _set_verdict(item.record, verdict)
+        p_value, p_adjusted = (pw, aw) if worse_side else (pb, ab)
+        record = replace(item.record, p_value=p_value, p_adjusted=p_adjusted)
+        item.record = _with_verdict(record, ComparisonVerdict(verdict))
     for item in items:
-        if item.test is None and item.record["metric"] != "memory":
-            _judge_untested(item)
+        if item.test is None and item.record.metric != "memory":
+            item.record = _judge_untested(item.record)
 
 
 def _p_worse(item: _Pending) -> float:
@@ -208,56 +205,62 @@ def _p_better(item: _Pending) -> float:
     return item.test.p_less if item.higher_is_worse else item.test.p_greater
 
 
-def _change_text(record: Mapping[str, Any]) -> str:
-    metric, unit = record["metric"], record["unit"]
-    ratio = record["ratio"]
+def _change_text(record: Comparison) -> str:
+    ratio = record.ratio
     change = "" if ratio is None else f" {ratio - 1.0:+.1%}"
-    values = f"{fmt(record['baseline'])} → {fmt(record['current'])} {unit}"
-    return f"{metric}{change} ({values}"
+    values = f"{fmt(record.baseline)} → {fmt(record.current)} {record.unit}"
+    return f"{record.metric}{change} ({values}"
 
 
-def _set_verdict(record: dict[str, Any], verdict: str) -> None:
-    if verdict == "regression" and not record["gating"]:
-        verdict = "warn"
-    record["verdict"] = verdict
-    lo, hi = record["ci"]
+_MESSAGES = {
+    ComparisonVerdict.REGRESSION: "regression: {}",
+    ComparisonVerdict.WARN: "possible regression, baseline from another machine (not gating): {}",
+    ComparisonVerdict.IMPROVEMENT: "improvement: {}",
+    ComparisonVerdict.UNKNOWN: "beyond tolerance but not significant, too noisy to tell: {}",
+    ComparisonVerdict.SAME: "no significant change beyond tolerance: {}",
+}
+
+
+def _with_verdict(record: Comparison, verdict: ComparisonVerdict) -> Comparison:
+    """The tested record with its verdict (WARN when it does not gate) and its one line."""
+    record = replace(record, verdict=verdict)
+    assert record.ci is not None and record.confidence is not None
+    assert record.ratio is not None and record.p_adjusted is not None
+    lo, hi = record.ci
     detail = (
-        f"; ratio {record['ratio']:.3f}, {record['confidence']:.0%} CI [{lo:.3f}, {hi:.3f}], "
-        f"p={record['p_adjusted']:.2g} adjusted; tolerance {record['tolerance_pct']:g}%)"
+        f"; ratio {record.ratio:.3f}, {record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
+        f"p={record.p_adjusted:.2g} adjusted; tolerance {record.tolerance_pct:g}%)"
     )
-    head = _change_text(record) + detail
-    record["message"] = {
-        "regression": f"regression: {head}",
-        "warn": f"possible regression, baseline from another machine (not gating): {head}",
-        "improvement": f"improvement: {head}",
-        "unknown": f"beyond tolerance but not significant, too noisy to tell: {head}",
-        "same": f"no significant change beyond tolerance: {head}",
-    }[verdict]
+    return replace(record, message=_MESSAGES[record.verdict].format(_change_text(record) + detail))
 
 
-def _judge_untested(item: _Pending) -> None:
+def _judge_untested(record: Comparison) -> Comparison:
     """Too few raw samples for blocks: never gate, only say whether it looks beyond tolerance."""
-    record = item.record
-    ratio = record["ratio"]
-    tol = record["tolerance_pct"] / 100.0
+    ratio = record.ratio
+    tol = (record.tolerance_pct or 0.0) / 100.0
     beyond = ratio is not None and abs(ratio - 1.0) > tol
-    record["verdict"] = "unknown" if beyond or ratio is None else "same"
-    record["message"] = (
-        f"{_change_text(record)}; no test: fewer than {MIN_BLOCKS} blocks of {MIN_BLOCK} "
-        "calls in one of the runs)"
+    return replace(
+        record,
+        verdict=ComparisonVerdict.UNKNOWN if beyond or ratio is None else ComparisonVerdict.SAME,
+        message=(
+            f"{_change_text(record)}; no test: fewer than {MIN_BLOCKS} blocks of {MIN_BLOCK} "
+            "calls in one of the runs)"
+        ),
     )
 
 
-def _presence_record(entry: Mapping[str, Any], verdict: str, rules: _Rules) -> dict[str, Any]:
-    record = _base_record(entry, "all", rules)
-    record["verdict"] = verdict
-    record["gating"] = False
-    record["message"] = (
-        "new: not in the baseline"
-        if verdict == "new"
-        else "missing: in the baseline but not measured in this run"
+def _presence_record(
+    entry: Mapping[str, Any], verdict: ComparisonVerdict, rules: _Rules
+) -> Comparison:
+    new = verdict is ComparisonVerdict.NEW
+    return replace(
+        _base_record(entry, "all", rules),
+        verdict=verdict,
+        gating=False,
+        message="new: not in the baseline"
+        if new
+        else "missing: in the baseline but not measured in this run",
     )
-    return record
 
 
 def _rules(
@@ -284,7 +287,7 @@ def compare_runs(
     history: Sequence[Mapping[str, Any]] = (),
     run_spread_pct: float = DEFAULT_RUN_SPREAD_PCT,
     memory_floor_mb: float = MEMORY_FLOOR_MB,
-) -> list[dict[str, Any]]:
+) -> list[Comparison]:
     """Every result of ``current`` against the same (nodeid, name, batch size) in ``baseline``.
 
     Per result: p50, p95 and throughput by a Welch test on per-block log statistics widened by
@@ -318,14 +321,16 @@ def compare_runs(
         if matches:
             pending += _entry_comparisons(entry, matches.pop(0), earlier[_key(entry)], rules)
         else:
-            pending.append(_Pending(_presence_record(entry, "new", rules), None, True))
-    _finish([p for p in pending if p.record["metric"] != "all"], alpha)
+            pending.append(
+                _Pending(_presence_record(entry, ComparisonVerdict.NEW, rules), None, True)
+            )
+    _finish([p for p in pending if p.record.metric != "all"], alpha)
     records = [p.record for p in pending]
     for entries in waiting.values():
         for entry in entries:
             tol = overrides.get(entry["nodeid"], base_rules.tolerance_pct)
             rules = _rules(tol, same_machine, alpha, memory_floor_mb, run_spread_pct)
-            records.append(_presence_record(entry, "missing", rules))
+            records.append(_presence_record(entry, ComparisonVerdict.MISSING, rules))
     return records
 
 
@@ -340,7 +345,7 @@ def compare_entry(
     history: Sequence[Mapping[str, Any]] = (),
     run_spread_pct: float = DEFAULT_RUN_SPREAD_PCT,
     memory_floor_mb: float = MEMORY_FLOOR_MB,
-) -> list[dict[str, Any]]:
+) -> list[Comparison]:
     """The comparisons of one result, for a verdict while its test is still running.
 
     Holm needs every p-value of the run; a test that wants its verdict at once can use
@@ -361,12 +366,12 @@ def compare_entry(
     return [p.record for p in pending]
 
 
-def summarize_comparisons(comparisons: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Counts per verdict and the overall gate: ``fail`` when any gating comparison regressed."""
-    counts = dict.fromkeys(VERDICTS, 0)
+def comparison_gate(comparisons: Iterable[Comparison]) -> dict[str, Any]:
+    """How many comparisons came out each way, and ``fail`` when any of them fails the run."""
+    counts = dict.fromkeys((v.value for v in ComparisonVerdict), 0)
     total = failed = 0
     for c in comparisons:
         total += 1
-        counts[c["verdict"]] = counts.get(c["verdict"], 0) + 1
-        failed += c["verdict"] == "regression" and bool(c.get("gating", True))
+        counts[c.verdict.value] += 1
+        failed += c.fails_run
     return {"comparisons": total, **counts, "verdict": "fail" if failed else "pass"}
