@@ -33,7 +33,7 @@ from pytest_mlperf.optimize import (
 )
 from pytest_mlperf.optimize.advisor import _judge
 from pytest_mlperf.regression.comparison import ComparisonVerdict
-from pytest_mlperf.results import Check
+from pytest_mlperf.results import Check, Verdict
 
 X, y = make_classification(
     n_samples=600, n_features=10, n_informative=3, n_redundant=0, shuffle=False, random_state=0
@@ -140,7 +140,7 @@ def result(median_ms: float, batch_size: int = 1, verdict: str | None = None) ->
     samples = np.random.default_rng(0).normal(median_ms, median_ms * 0.01, 400)
     out = summarize(np.abs(samples), "M", batch_size, 0.95)
     if verdict is not None:
-        out.checks = [Check("p95", 1.0, median_ms, verdict, verdict)]
+        out.checks = [Check("p95", 1.0, median_ms, Verdict(verdict), verdict)]
     return out
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from .cost import BudgetSpec, CostConfig, CostConfigError, check_budget, estimate_for_result
 from .cost.estimate import judged_tier
-from .results import Check
+from .results import Check, Verdict
 
 
 @dataclass(frozen=True)
@@ -44,5 +44,5 @@ def price_result(
         verdict, message, row = "fail", str(exc), None
     value = None if row is None else row.get("monthly_usd")
     failed = verdict == "fail"
-    check = Check("monthly_cost", limit, value, "fail" if failed else "pass", message)
+    check = Check("monthly_cost", limit, value, Verdict.of(not failed), message)
     return entry, check, message if verdict == "warn" else None

@@ -14,7 +14,7 @@ from typing import Any
 from ..regression.compare import compare_entry, compare_runs
 from ..regression.comparison import Comparison
 from ..regression.store import BaselineError, load_history, load_run, save_run
-from ..results import Check
+from ..results import Check, Verdict
 
 METRICS_PER_RESULT = 3  # p50, p95 and throughput are tested; memory is a threshold
 
@@ -60,7 +60,7 @@ class Baseline:
                 metric=f"regression:{r.metric}",
                 limit=max_pct,
                 value=r.ratio,
-                verdict="fail",
+                verdict=Verdict.FAIL,
                 message=f"{r.message} (baseline {self.path})",
                 ci=r.ci,
             )

@@ -11,6 +11,7 @@ from typing import Any
 from ..neutral import neutral
 from ..numbers import fmt as num
 from ..regression.comparison import Comparison, comparisons_of
+from ..results import Verdict
 from .comparison import comparison_rows
 
 COLUMNS = (
@@ -29,12 +30,9 @@ COLUMNS = (
 
 
 def result_verdict(entry: dict[str, Any]) -> str:
-    verdicts = {c["verdict"] for c in entry["checks"]}
-    if "fail" in verdicts:
-        return "FAIL"
-    if "inconclusive" in verdicts:
-        return "INCONCLUSIVE"
-    return "pass" if verdicts else "-"
+    """The worst verdict of a result's checks as people read it (``FAIL``, ``pass``), or ``-``."""
+    verdict = Verdict.worst(c["verdict"] for c in entry["checks"])
+    return "-" if verdict is None else verdict.label
 
 
 def short_test(nodeid: str) -> str:
