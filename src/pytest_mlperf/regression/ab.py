@@ -27,8 +27,8 @@ import numpy as np
 
 from .. import stats
 from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
+from . import DEFAULT_MAX_PCT
 from .blocks import MIN_BLOCK, block_summary, unit_of
-from .compare import DEFAULT_MAX_PCT
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 
 AB_METRICS = ("p50", "p95", "mean")

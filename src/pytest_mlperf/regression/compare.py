@@ -20,14 +20,12 @@ import numpy as np
 
 from .. import stats
 from ..numbers import fmt
+from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 from .store import BaselineError, entry_problem, fingerprint_of, is_figure, validate_run
 
-DEFAULT_MAX_PCT = 5.0
-DEFAULT_ALPHA = 0.05
 MEMORY_FLOOR_MB = 16.0  # a memory change smaller than this never counts, whatever the percent
-DEFAULT_RUN_SPREAD_PCT = 5.0  # assumed run-to-run spread of a statistic without history
 MIN_HISTORY = 3  # earlier runs holding a result before its own run-to-run spread is used
 
 METRICS = ("p50", "p95", "throughput", "memory")
