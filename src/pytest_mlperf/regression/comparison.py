@@ -69,13 +69,33 @@ class ComparisonKind(enum.StrEnum):
 
 
 def _figure(value: Any) -> float | None:
+    """A finite number as a float; anything else (text, NaN, an int too large) is absent."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _counts(value: Any) -> dict[str, int] | None:
+    """``blocks``: the integer entries of a JSON object (a damaged one keeps what is whole)."""
+    if not isinstance(value, Mapping):
+        return None
+    return {str(k): v for k, v in value.items() if isinstance(v, int) and not isinstance(v, bool)}
+
+
+def _spread(value: Any) -> dict[str, Any] | None:
+    """``run_spread``: its figures (finite) and words; anything else is left out."""
+    if not isinstance(value, Mapping):
+        return None
+    kept = {str(k): v if isinstance(v, str) else _figure(v) for k, v in value.items()}
+    return {k: v for k, v in kept.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -163,16 +183,16 @@ class Comparison:
         """
         d: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
         ci = d.get("ci")
-        bounds = (
+        low, high = (
             (_figure(ci[0]), _figure(ci[1]))
             if isinstance(ci, list | tuple) and len(ci) == 2
             else (None, None)
         )
         batch = d.get("batch_size")
-        blocks, spread = d.get("blocks"), d.get("run_spread")
+        kind = ComparisonKind.AB if d.get("kind") == "ab" else ComparisonKind.STORED
         path = d.get("baseline_path")
         return cls(
-            kind=ComparisonKind.AB if d.get("kind") == "ab" else ComparisonKind.STORED,
+            kind=kind,
             nodeid=_text(d.get("nodeid")),
             name=_text(d.get("name")),
             batch_size=batch if isinstance(batch, int) and not isinstance(batch, bool) else None,
@@ -183,13 +203,14 @@ class Comparison:
             baseline=_figure(d.get("baseline")),
             current=_figure(d.get("current")),
             ratio=_figure(d.get("ratio")),
-            ci=None if None in bounds else (float(bounds[0] or 0), float(bounds[1] or 0)),
+            ci=None if low is None or high is None else (low, high),
             confidence=_figure(d.get("confidence")),
             p_value=_figure(d.get("p_value")),
             p_adjusted=_figure(d.get("p_adjusted")),
             test=None if d.get("test") is None else str(d["test"]),
-            blocks=dict(blocks) if isinstance(blocks, Mapping) else None,
-            run_spread=dict(spread) if isinstance(spread, Mapping) else None,
+            blocks=_counts(d.get("blocks")),
+            # a side-by-side comparison has no run-to-run spread: to_dict writes none
+            run_spread=_spread(d.get("run_spread")) if kind is ComparisonKind.STORED else None,
             tolerance_pct=_figure(d.get("tolerance_pct")),
             same_machine=d.get("same_machine") is not False,
             gating=d.get("gating") is not False,
