@@ -69,6 +69,11 @@ def test_report_and_merge_read_the_old_report(tmp_path: Path, capsys: Any) -> No
     merged = json.loads((tmp_path / "merged" / "report.json").read_text(encoding="utf-8"))
     assert len(merged["comparisons"]) == len(legacy_report()["comparisons"])
     assert merged["summary"]["regressions"] == legacy_report()["summary"]["regressions"]
+    # merged entries are written in today's form: a regression that does not gate is a warning
+    assert not [
+        c for c in merged["comparisons"] if c["verdict"] == "regression" and not c["gating"]
+    ]
+    assert [c["verdict"] for c in merged["comparisons"]].count("warn") > 0
     capsys.readouterr()
 
 
