@@ -105,7 +105,7 @@ def ab_suite(mode: str, base_ns: dict[str, float], w1_repeats: int) -> str:
         )
         emit("ab", {{
             "round": ROUND, "repeat": repeat, "workload": key, "condition": label,
-            "verdict": r.verdict.value, "p95_ratio": r.p95_ratio, "ci": list(r.ci),
+            "verdict": r.verdict.value.upper(), "p95_ratio": r.p95_ratio, "ci": list(r.ci),
             "p_value": r.p_value, "p50_ratio": r.p50_ratio,
             "mean_ratio": 1.0 / r.throughput_ratio, "verdicts": dict(r.verdicts),
             "pairs": r.n_pairs, "stop_reason": r.stop_reason, "elapsed_s": r.elapsed_s,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from test_ab_streams import Machine
-from test_baseline import entry, run
+from test_regression import entry, run
 
 from pytest_mlperf.cli import main
 

@@ -19,11 +19,11 @@ import pytest
 pytest.importorskip("jinja2", reason="report.html needs jinja2")
 
 from pytest_mlperf import marks
-from pytest_mlperf.baseline import compare_runs
 from pytest_mlperf.bench import Sweep, result_from_samples
 from pytest_mlperf.cost import estimate_for_result
 from pytest_mlperf.judge import MEAN_CI_MISSING, Judge
 from pytest_mlperf.numbers import fmt
+from pytest_mlperf.regression.compare import compare_runs
 from pytest_mlperf.report import html as report_html
 from pytest_mlperf.report.html import HtmlUnavailable, render_html
 from pytest_mlperf.report.markdown import render_markdown
@@ -165,7 +165,7 @@ def sample_report(*, hostile: bool = False, extras: bool = True) -> dict[str, An
         e["samples_ms"] = [s * factor for s in e["samples_ms"]]
         e["latency_ms"] = {k: v * factor for k, v in e["latency_ms"].items()}
         e["throughput_rps"] /= factor
-    report["comparisons"] = compare_runs(report, baseline)
+    report["comparisons"] = [c.to_dict() for c in compare_runs(report, baseline)]
     report["recommendations"] = [
         "fraud: batch 32 serves 8,900 rows/s at p95 4.7 ms, 9.4x the rows/s of batch 1",
         {"model": "RandomForestClassifier", "recommendations": ["churn: max_depth 12 halves p95"]},

@@ -94,7 +94,7 @@ def sweep(nodeid: str, name: str = "RandomForestClassifier", best: int | None = 
 
 
 def comparison(nodeid: str, verdict: str, metric: str = "p95", ratio: float = 1.5) -> dict:
-    """A stored-run comparison record with the fields `baseline.compare_runs` writes."""
+    """A stored-run comparison entry with the fields `Comparison.to_dict` writes."""
     return {
         "kind": "stored",
         "nodeid": nodeid,

@@ -32,7 +32,8 @@ from pytest_mlperf.optimize import (
     onnx,
 )
 from pytest_mlperf.optimize.advisor import _judge
-from pytest_mlperf.results import Check
+from pytest_mlperf.regression.comparison import ComparisonVerdict
+from pytest_mlperf.results import Check, Verdict
 
 X, y = make_classification(
     n_samples=600, n_features=10, n_informative=3, n_redundant=0, shuffle=False, random_state=0
@@ -139,7 +140,7 @@ def result(median_ms: float, batch_size: int = 1, verdict: str | None = None) ->
     samples = np.random.default_rng(0).normal(median_ms, median_ms * 0.01, 400)
     out = result_from_samples(np.abs(samples), "M", batch_size, 0.95)
     if verdict is not None:
-        out.checks = [Check("p95", 1.0, median_ms, verdict, verdict)]
+        out.checks = [Check("p95", 1.0, median_ms, Verdict(verdict), verdict)]
     return out
 
 
@@ -204,7 +205,8 @@ def test_breaking_a_limit_is_never_recommended_and_fixing_one_counts() -> None:
 
 
 def paired(ratio: float, verdict: str, ci: tuple[float, float]) -> PairedLatency:
-    return PairedLatency(ratio, ratio * 1.1, ci, 0.95, verdict, 0.1, pairs=6, block_calls=20)
+    judged = ComparisonVerdict(verdict)
+    return PairedLatency(ratio, ratio * 1.1, ci, 0.95, judged, 0.1, pairs=6, block_calls=20)
 
 
 def test_side_by_side_timing_decides_faster_and_the_sentence_claims_no_more() -> None:

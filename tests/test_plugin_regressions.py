@@ -154,7 +154,16 @@ def test_side_by_side_with_the_regression_marker(suite: Suite) -> None:
         if c["kind"] == "ab" and c["metric"] == "p95"
     }
     assert p95["test_slower_candidate"] == ("regression", True)
-    assert p95["test_plain_assert"] == ("regression", False)  # no marker: reported, not a gate
+    # no marker: reported as a warning, not a gate, and so in every output alike
+    assert p95["test_plain_assert"] == ("warn", False)
+    page = (suite.path / "out" / "report.html").read_text()
+    start = page.index("<h2>Regressions")
+    listed = page[start : page.index("</table>", start)]
+    assert "slower_candidate" in listed and "plain_assert" not in listed
+    markdown = (suite.path / "out" / "report.md").read_text().splitlines()
+    listed_md = [line for line in markdown if line.startswith("- REGRESSION")]
+    assert any("slower" in line for line in listed_md)
+    assert not any("plain" in line for line in listed_md)
     assert p95["test_same_model"][0] != "regression"
 
 

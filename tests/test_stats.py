@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.stats import binom, norm
 from scipy.stats import t as student_t
 
+from pytest_mlperf.results import Check
 from pytest_mlperf.stats import (
     SequentialDesign,
     Verdict,
@@ -433,3 +434,16 @@ def test_mean_decide_error_rate_at_the_limit() -> None:
     bound = alpha + 3.5 * math.sqrt(alpha * (1 - alpha) / replicates)
     assert verdicts.count(Verdict.PASS) / replicates <= bound
     assert verdicts.count(Verdict.FAIL) / replicates <= bound
+
+
+def test_a_check_verdict_has_one_json_and_one_printed_spelling() -> None:
+    """The limit verdict is written as its value and printed as its label, nowhere re-cased."""
+    check = Check("p95", 10.0, 12.0, Verdict.FAIL, "p95 12 ms > limit 10 ms")
+    data = check.to_dict()
+    assert data["verdict"] == "fail" and Check.from_dict(data) == check
+    assert Check.from_dict(data).verdict is Verdict.FAIL
+    labels = [v.label for v in (Verdict.FAIL, Verdict.INCONCLUSIVE, Verdict.PASS)]
+    assert labels == ["FAIL", "INCONCLUSIVE", "pass"]
+    assert Verdict.worst(["pass", Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
+    assert Verdict.worst(["pass", "fail", "inconclusive"]) is Verdict.FAIL
+    assert Verdict.worst([]) is None

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_baseline import entry, run, stream
 from test_markdown import comparison, record, result, sweep
+from test_regression import entry, run, stream
 
-from pytest_mlperf.baseline import compare_runs
+from pytest_mlperf.regression.compare import compare_runs
 from pytest_mlperf.report.terminal import render_terminal
 
 
@@ -22,7 +22,7 @@ def compared() -> list[dict[str, Any]]:
         entry("t.py::test_b", stream(6, 0.7)),
         entry("t.py::test_c", stream(7)),
     )
-    return compare_runs(new, base)
+    return [c.to_dict() for c in compare_runs(new, base)]
 
 
 def test_comparisons_are_counted_and_listed_one_line_each(compared: list[dict]) -> None:

@@ -45,13 +45,13 @@ class ModelCallError(BenchmarkError):
 
 
 @dataclass(frozen=True)
-class _Target:
+class Target:
     fn: Callable[[Any], Any]
     name: str
     method: str
 
 
-def resolve_model(model: Any, method: str = "predict") -> _Target:
+def resolve_model(model: Any, method: str = "predict") -> Target:
     """Turn a model, a callable or a joblib path into the function to time."""
     if isinstance(model, (str, os.PathLike)):
         path = os.fspath(model)
@@ -65,9 +65,9 @@ def resolve_model(model: Any, method: str = "predict") -> _Target:
             raise BenchmarkError(f"cannot load model from {path}: {exc}") from exc
     fn = getattr(model, method, None)
     if callable(fn):
-        return _Target(fn, model_label(model), method)
+        return Target(fn, model_label(model), method)
     if method == "predict" and callable(model) and not hasattr(model, "fit"):
-        return _Target(model, getattr(model, "__name__", type(model).__name__), "__call__")
+        return Target(model, getattr(model, "__name__", type(model).__name__), "__call__")
     available = [
         m
         for m in ("predict", "predict_proba", "transform", "decision_function")
@@ -136,10 +136,40 @@ def make_batches(X: Any, batch_size: int, seed: int) -> list[Any]:
     return [take_rows(X, order[i * batch_size : (i + 1) * batch_size]) for i in range(count)]
 
 
-def _call_error(target: _Target, exc: Exception, phase: str) -> ModelCallError:
+def call_error(target: Target, exc: Exception, phase: str) -> ModelCallError:
+    """The one-line error for a model call that raised: model, method, phase and exception."""
     return ModelCallError(
         f"{target.name}.{target.method} raised {type(exc).__name__} during {phase}: {exc}"
     )
+
+
+def time_calls(
+    target: Target,
+    batches: list[Any],
+    start: int,
+    calls: int,
+    clock: Callable[[], int],
+    phase: str = "the timed loop",
+) -> list[int]:
+    """``calls`` timed calls (clock ticks each) on the batches from ``start`` on, cycling.
+
+    Nothing runs between the two clock reads but the call; a call that raises becomes a
+    :class:`ModelCallError` naming ``phase``. For callers that time fixed blocks (side-by-side
+    A/B); :class:`Benchmarker` stops on its verdicts and deadline instead.
+    """
+    fn, count = target.fn, len(batches)
+    samples: list[int] = []
+    append = samples.append
+    try:
+        for i in range(start, start + calls):
+            batch = batches[i % count]
+            t0 = clock()
+            fn(batch)
+            t1 = clock()
+            append(t1 - t0)
+    except Exception as exc:
+        raise call_error(target, exc, phase) from exc
+    return samples
 
 
 @contextmanager
@@ -230,7 +260,7 @@ class Benchmarker:
 
     def _measure(
         self,
-        target: _Target,
+        target: Target,
         batches: list[Any],
         judge: Judge,
         batch_size: int,
@@ -270,13 +300,13 @@ class Benchmarker:
         result.warnings = stability_warnings(samples_ms)
         return result
 
-    def _call(self, target: _Target, batch: Any, phase: str) -> None:
+    def _call(self, target: Target, batch: Any, phase: str) -> None:
         try:
             target.fn(batch)
         except Exception as exc:
-            raise _call_error(target, exc, phase) from exc
+            raise call_error(target, exc, phase) from exc
 
-    def _warm_up(self, target: _Target, batches: list[Any]) -> int:
+    def _warm_up(self, target: Target, batches: list[Any]) -> int:
         deadline = self.clock() + int(self.warmup_time * 1e9)
         # a user's clock that never advances must not warm up forever: real time bounds it too
         real_deadline = time.perf_counter() + self.warmup_time
@@ -289,7 +319,7 @@ class Benchmarker:
         return calls
 
     def _timed_loop(
-        self, target: _Target, batches: list[Any], judge: Judge
+        self, target: Target, batches: list[Any], judge: Judge
     ) -> tuple[list[int], str, WindowClock]:
         """Time calls until the verdicts, the sample cap or the time cap; between windows of
         calls (never inside one) read the CPU clocks and run the machine-speed probe."""
@@ -320,7 +350,7 @@ class Benchmarker:
                         if t1 > deadline:
                             break
                 except Exception as exc:
-                    raise _call_error(target, exc, "the timed loop") from exc
+                    raise call_error(target, exc, "the timed loop") from exc
                 windows.end(i)
                 judge.cpu_share = stability.cpu_share(windows.windows)
                 if i < mark:
@@ -329,12 +359,12 @@ class Benchmarker:
                     return samples, "verdicts reached", windows
         return samples, "sample cap" if judge.has_time_limits else "fixed budget", windows
 
-    def _memory(self, target: _Target, batch: Any) -> tuple[float, str]:
+    def _memory(self, target: Target, batch: Any) -> tuple[float, str]:
         """(peak extra MB of one call, how it was measured: memray or tracemalloc)."""
         try:
             return peak_call_memory_mb(lambda: target.fn(batch))
         except Exception as exc:
-            raise _call_error(target, exc, "the memory pass") from exc
+            raise call_error(target, exc, "the memory pass") from exc
 
     def compare_models(
         self,

@@ -28,6 +28,7 @@ from .cost import (
 )
 from .cost.estimate import SCHEMA as COST_SCHEMA
 from .neutral import neutral
+from .regression import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
 from .report.cost import cost_markdown, cost_terminal_lines
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -140,16 +141,22 @@ def _add_compare(commands: Any) -> None:
     parser.add_argument("base", metavar="BASE.json", help="the accepted run (report.json)")
     parser.add_argument("new", metavar="NEW.json", help="the run to judge (report.json)")
     parser.add_argument(
-        "--max-pct", type=_float, default=5.0, help="tolerance in percent (default 5)"
+        "--max-pct",
+        type=_float,
+        default=DEFAULT_MAX_PCT,
+        help="tolerance in percent (default %(default)g)",
     )
     parser.add_argument(
-        "--alpha", type=_float, default=0.05, help="family-wise error rate (default 0.05)"
+        "--alpha",
+        type=_float,
+        default=DEFAULT_ALPHA,
+        help="family-wise error rate (default %(default)g)",
     )
     parser.add_argument(
         "--run-spread-pct",
         type=_float,
-        default=5.0,
-        help="assumed run-to-run spread of a statistic, percent (default 5)",
+        default=DEFAULT_RUN_SPREAD_PCT,
+        help="assumed run-to-run spread of a statistic, percent (default %(default)g)",
     )
     parser.add_argument(
         "--format", choices=("table", "md", "json"), default="table", help="output format"
@@ -159,7 +166,8 @@ def _add_compare(commands: Any) -> None:
 
 def run_compare(args: argparse.Namespace) -> int:
     """Compare two stored runs: 1 when a same-machine comparison regressed."""
-    from .baseline import BaselineError, compare_runs, read_run, summarize_comparisons
+    from .regression.compare import compare_runs, comparison_gate
+    from .regression.store import BaselineError, read_run
     from .report.comparison import comparison_markdown, comparison_table
 
     try:
@@ -173,14 +181,14 @@ def run_compare(args: argparse.Namespace) -> int:
         )
     except (BaselineError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
-    summary = summarize_comparisons(comparisons)
+    summary = comparison_gate(comparisons)
     same_machine = base["environment"]["fingerprint"] == new["environment"]["fingerprint"]
     if args.format == "json":
         document = {
             "baseline": args.base,
             "current": args.new,
             "same_machine": same_machine,
-            "comparisons": comparisons,
+            "comparisons": [c.to_dict() for c in comparisons],
             "summary": summary,
         }
         print(json.dumps(document, indent=2, allow_nan=False))

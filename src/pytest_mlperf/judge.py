@@ -262,7 +262,7 @@ class Judge:
             good = verdict is stats.Verdict.PASS
             op = ("<=" if good else ">") if below_is_good else (">=" if good else "<")
             message = f"{figure} {op} {bound} {context}"
-        return Check(lim.metric, lim.value, value, verdict.value, message, ci, n)
+        return Check(lim.metric, lim.value, value, verdict, message, ci, n)
 
     def _to_rps(self, mean_ms: float | None) -> float | None:
         if mean_ms is None or mean_ms <= 0:
@@ -273,11 +273,11 @@ class Judge:
         context = f"({label}, batch={self.batch_size})"
         if memory_mb is None:
             message = f"memory not measured, cannot check limit {lim.value:g} MB {context}"
-            return Check("memory", lim.value, None, "inconclusive", message)
+            return Check("memory", lim.value, None, stats.Verdict.INCONCLUSIVE, message)
         good = memory_mb <= lim.value
         op = "<=" if good else ">"
         message = f"memory {fmt(memory_mb)} MB {op} limit {lim.value:g} MB {context}"
-        return Check("memory", lim.value, memory_mb, "pass" if good else "fail", message)
+        return Check("memory", lim.value, memory_mb, stats.Verdict.of(good), message)
 
 
 def _time_needed(calls: int, samples_ms: np.ndarray, stop_reason: str) -> str:

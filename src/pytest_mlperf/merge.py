@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .baseline import BaselineError, validate_run
 from .cost.budget import merged_budget
 from .files import UnreadableJson, read_json
+from .regression.comparison import Comparison
+from .regression.store import BaselineError, validate_run
 from .results import SCHEMA, build_report
 
 
@@ -94,7 +95,8 @@ def merge_reports(
         sweeps=gather("sweeps"),
         costs=costs,
         budget=merged_budget([r.get("budget") for _, r in reports], costs),
-        comparisons=gather("comparisons"),
+        # written in today's form: a regression that did not gate is a warning
+        comparisons=[Comparison.from_dict(c).to_dict() for c in gather("comparisons")],
         recommendations=gather("recommendations"),
         lost=[str(test) for test in gather("lost")],
         interrupted=any(r.get("interrupted") for _, r in reports),

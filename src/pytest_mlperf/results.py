@@ -8,10 +8,42 @@ Field names are those the earlier `ModelBenchmarker` returned (`latency_p95` in 
 from __future__ import annotations
 
 import dataclasses
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .regression.comparison import ComparisonVerdict, comparisons_of
+
 PERCENTILE_METHOD = "nearest-rank (numpy.quantile method='inverted_cdf')"
+
+
+class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
+    """The verdict of a limit check (``docs/verdicts.md``); the value is the JSON spelling."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+
+    @property
+    def label(self) -> str:
+        """How people read it: upper case for what needs a look (``FAIL``, ``INCONCLUSIVE``)."""
+        text: str = self.value
+        return text if self is Verdict.PASS else text.upper()
+
+    @classmethod
+    def of(cls, passed: bool) -> Verdict:
+        """PASS or FAIL for a check decided without doubt."""
+        return cls.PASS if passed else cls.FAIL
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[Any]) -> Verdict | None:
+        """FAIL over INCONCLUSIVE over PASS, from verdicts in either spelling; None for none."""
+        spelled = {str(getattr(v, "value", v)).lower() for v in verdicts}
+        for verdict in (cls.FAIL, cls.INCONCLUSIVE):
+            if verdict.value in spelled:
+                return verdict
+        return cls.PASS if spelled else None
 
 
 @dataclass(frozen=True)
@@ -21,13 +53,14 @@ class Check:
     metric: str  # "p50" | "p90" | "p95" | "p99" | "mean" | "throughput" | "memory"
     limit: float
     value: float | None
-    verdict: str  # "pass" | "fail" | "inconclusive"
+    verdict: Verdict
     message: str
     ci: tuple[float | None, float | None] | None = None
     n: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
+        data["verdict"] = self.verdict.value
         data["ci"] = list(self.ci) if self.ci is not None else None
         return data
 
@@ -38,7 +71,7 @@ class Check:
             metric=str(data["metric"]),
             limit=float(data["limit"]),
             value=None if data.get("value") is None else float(data["value"]),
-            verdict=str(data["verdict"]),
+            verdict=Verdict(data["verdict"]),
             message=str(data["message"]),
             ci=None if ci is None else (ci[0], ci[1]),
             n=int(data.get("n", 0)),
@@ -328,10 +361,8 @@ def run_summary(report: dict[str, Any]) -> dict[str, Any]:
     checks = [c for e in report["results"] for c in e["checks"]]
     failed = sum(c["verdict"] == "fail" for c in checks)
     inconclusive = sum(c["verdict"] == "inconclusive" for c in checks)
-    comparisons = report.get("comparisons", [])
-    regressions = sum(
-        c.get("verdict") == "regression" and c.get("gating", True) for c in comparisons
-    )
+    comparisons = comparisons_of(report)
+    regressions = sum(c.fails_run for c in comparisons)
     budget = report.get("budget") or {}
     broken = (
         failed
@@ -349,7 +380,7 @@ def run_summary(report: dict[str, Any]) -> dict[str, Any]:
         "failed_checks": failed,
         "inconclusive_checks": inconclusive,
         "regressions": regressions,
-        "improvements": sum(c.get("verdict") == "improvement" for c in comparisons),
+        "improvements": sum(c.verdict is ComparisonVerdict.IMPROVEMENT for c in comparisons),
         "errors": len(report.get("errors", [])),
         "verdict": "fail" if broken else "pass",
     }

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .regression import DEFAULT_MAX_PCT
 from .validate import MAX_SECONDS
 
 INCONCLUSIVE_POLICIES = ("warn", "fail", "pass")
@@ -159,7 +160,7 @@ OPTIONS = (
     Option("storage", f"folder of stored runs, one sub-folder per machine (default "
            f"{DEFAULT_STORAGE}/)", parse_path, metavar="DIR", path=True),
     Option("regression_pct", "slow-down a comparison tolerates before it is a regression "
-           "(default 5)", parse_positive_float, metavar="PCT"),
+           f"(default {DEFAULT_MAX_PCT:g})", parse_positive_float, metavar="PCT"),
     Option("benchmark_json", "also write the results in pytest-benchmark's JSON format",
            parse_path, metavar="PATH", path=True),
     Option("serial", "measure one benchmark at a time across every pytest process and xdist "
@@ -185,7 +186,7 @@ class Settings:
     save: str | None = None
     compare: str | None = None
     storage: str = DEFAULT_STORAGE
-    regression_pct: float = 5.0
+    regression_pct: float = DEFAULT_MAX_PCT
     benchmark_json: str | None = None
     serial: bool = False
     advise: bool = False

@@ -10,13 +10,14 @@ with worked numbers (checked in ``tests/test_stats.py``), is explained in docs/v
 from __future__ import annotations
 
 import dataclasses
-import enum
 import functools
 import math
 
 import numpy as np
 import numpy.typing as npt
 from scipy.stats import binom, t, wilcoxon
+
+from .results import Verdict
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -41,14 +42,6 @@ __all__ = [
     "unpaired_ratio_test",
     "upper_bound_rank",
 ]
-
-
-class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
-    """Outcome of a statistical latency check."""
-
-    PASS = "pass"
-    FAIL = "fail"
-    INCONCLUSIVE = "inconclusive"
 
 
 def _check_unit(name: str, value: float, *, closed_right: bool = False) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..results import Check
+from ..results import Check, Verdict
 from .assumptions import dollars, validate_overrides
 from .cost_config import CostConfig
 from .errors import CostConfigError
@@ -90,7 +90,7 @@ def price_result(
         verdict, message, row = "fail", str(exc), None
     value = None if row is None else row.get("monthly_usd")
     failed = verdict == "fail"
-    check = Check("monthly_cost", limit, value, "fail" if failed else "pass", message)
+    check = Check("monthly_cost", limit, value, Verdict.of(not failed), message)
     return entry, check, message if verdict == "warn" else None
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from ..bench import ModelCallError, make_batches, resolve_model
 from ..marks import Limit
 from ..numbers import fmt
-from ..results import Check
+from ..results import Check, Verdict
 from .result import LoadResult
 from .run import load
 from .schedule import LoadSettingError, positive_int, positive_number
@@ -268,10 +268,10 @@ def capacity_check(lim: Limit, result: CapacityResult) -> Check:
     context = f"(workers={result.workers}, pool={result.pool}, batch={bs})"
     figure = f"capacity {fmt(lo)} rows/s [bracket {fmt(lo)}, {fmt(hi)}]"
     if lo >= lim.value:
-        verdict, message = "pass", f"{figure} >= limit {lim.value:g} rows/s {context}"
+        verdict, message = Verdict.PASS, f"{figure} >= limit {lim.value:g} rows/s {context}"
     elif hi is not None and hi <= lim.value:
-        verdict, message = "fail", f"{figure} < limit {lim.value:g} rows/s {context}"
+        verdict, message = Verdict.FAIL, f"{figure} < limit {lim.value:g} rows/s {context}"
     else:
-        verdict = "inconclusive"
+        verdict = Verdict.INCONCLUSIVE
         message = f"{figure}: limit {lim.value:g} rows/s lies inside the bracket {context}"
     return Check("throughput", lim.value, lo, verdict, message, (lo, hi), len(result.curve))

@@ -149,7 +149,7 @@ def judge_load(
             message = (
                 f"memory is not measured under load, cannot check limit {lim.value:g} MB {context}"
             )
-            checks.append(Check("memory", lim.value, None, "inconclusive", message))
+            checks.append(Check("memory", lim.value, None, stats.Verdict.INCONCLUSIVE, message))
             continue
         if lim.metric == "throughput":
             checks.append(_throughput(lim, achieved_rows_per_s, context, saturated))
@@ -169,7 +169,9 @@ def judge_load(
                 f"was saturated ({saturated}) {context}"
             )
             checks.append(
-                Check(lim.metric, lim.value, value, "fail", message, None, samples_ms.size)
+                Check(
+                    lim.metric, lim.value, value, stats.Verdict.FAIL, message, None, samples_ms.size
+                )
             )
             continue
         if quantile is not None:
@@ -192,9 +194,7 @@ def judge_load(
         else:
             op = "<=" if verdict is stats.Verdict.PASS else ">"
             message = f"{figure} {op} limit {lim.value:g} ms ({blocks}) {context}"
-        checks.append(
-            Check(lim.metric, lim.value, value, verdict.value, message, ci, samples_ms.size)
-        )
+        checks.append(Check(lim.metric, lim.value, value, verdict, message, ci, samples_ms.size))
     return checks
 
 
@@ -206,7 +206,7 @@ def _throughput(lim: Limit, rows_per_s: float, context: str, saturated: str) -> 
         f"achieved throughput {fmt(rows_per_s)} rows/s {op} limit {lim.value:g} rows/s{why} "
         f"{context}"
     )
-    return Check("throughput", lim.value, rows_per_s, "pass" if good else "fail", message)
+    return Check("throughput", lim.value, rows_per_s, stats.Verdict.of(good), message)
 
 
 def block_intervals(

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..bench import BenchmarkError, model_label
 from ..numbers import fmt
+from ..regression.comparison import ComparisonVerdict
 from ..results import BenchmarkResult
 
 
@@ -147,7 +148,7 @@ class PairedLatency:
     p95_ratio: float
     p50_ci: tuple[float, float]
     confidence: float
-    verdict: str
+    verdict: ComparisonVerdict
     tolerance: float
     pairs: int
     block_calls: int
@@ -158,7 +159,7 @@ class PairedLatency:
             "p95_ratio": self.p95_ratio,
             "p50_ci": list(self.p50_ci),
             "confidence": self.confidence,
-            "verdict": self.verdict,
+            "verdict": self.verdict.value,
             "tolerance": self.tolerance,
             "pairs": self.pairs,
             "block_calls": self.block_calls,

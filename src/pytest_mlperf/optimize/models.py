@@ -15,6 +15,7 @@ import numpy as np
 
 from ..bench import Benchmarker, model_label, n_rows, take_rows
 from ..marks import Limit
+from ..regression.blocks import MIN_BLOCK
 from ..results import BenchmarkResult
 from . import transforms
 from .measure import (
@@ -29,7 +30,7 @@ from .measure import (
 )
 
 PAIRED_BLOCKS = (6, 12)  # pairs of blocks timed side by side: first look, most
-PAIRED_BLOCK_CALLS = 20  # calls per block (the fewest `pytest_mlperf.ab` accepts)
+PAIRED_BLOCK_CALLS = MIN_BLOCK  # calls per block (the fewest `measure_ab` accepts)
 PAIRED_ALPHA = 0.05
 HOLDOUT = 0.3  # share of X that judges a refit model when no training data is given
 MIN_REFIT_ROWS = 20
@@ -251,7 +252,7 @@ class ModelOptimizer:
         """Time both models in alternating blocks on the same batches (None when off)."""
         if not (self.measure_latency and self.side_by_side):
             return None
-        from ..ab import measure_ab
+        from ..regression.ab import measure_ab
 
         first, most = PAIRED_BLOCKS
         result = measure_ab(

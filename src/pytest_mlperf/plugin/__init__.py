@@ -128,8 +128,8 @@ def _store_problems(settings: Settings) -> list[str]:
     """Unreadable files in the storage a run compares with or saves to, each named."""
     if settings.disable or (settings.compare is None and settings.save is None):
         return []
-    lazy.load("baseline")
-    from ..baseline import store_problems
+    lazy.load("regression.store")
+    from ..regression.store import store_problems
 
     return store_problems(settings.storage)
 
@@ -138,9 +138,9 @@ def _baseline(settings: Settings) -> tuple[Baseline | None, str | None]:
     """The stored run to compare with, or why there is none yet (a first run in CI)."""
     if settings.compare is None or settings.disable:
         return None, None
-    lazy.load("baseline", "env", "plugin.regressions")
-    from ..baseline import BaselineError, NoBaselineError
+    lazy.load("regression.store", "env", "plugin.regressions")
     from ..env import machine_fingerprint
+    from ..regression.store import BaselineError, NoBaselineError
     from .regressions import Baseline
 
     try:

@@ -26,11 +26,11 @@ from . import keys, lazy
 from .transport import LOCK_PATH, serial_lock
 
 if TYPE_CHECKING:  # imported on first use: see pytest_mlperf/__init__.py
-    from ..ab import ABResult
     from ..bench import Benchmarker, Sweep
     from ..load import LoadResult, Prediction
     from ..load.capacity import CapacityResult
     from ..optimize import Advice
+    from ..regression.ab import ABResult
     from ..results import BenchmarkResult
     from .manager import Manager
 
@@ -157,8 +157,8 @@ class ModelBench:
         than the tolerance (the regression marker's max_pct, else --mlperf-regression-pct).
         With the regression marker a REGRESSION also fails the test.
         """
-        from ..ab import measure_ab
         from ..bench import SettingError
+        from ..regression.ab import measure_ab
 
         self._check(lambda: validate.call(X, method, None), "")
         self._check(lambda: validate.settings(options, validate.AB_CHECKS))
@@ -178,10 +178,9 @@ class ModelBench:
         with self._measuring():
             result = self._guard(measure)
         self._progress(f"A/B: {result.summary()}")
-        comparisons = result.comparisons(self._item.nodeid)
-        if keys.REGRESSION_PCT not in self._item.stash:
-            for record in comparisons:  # informative: only the regression marker makes it a gate
-                record["gating"] = False
+        # informative only: the regression marker makes a side-by-side comparison a gate
+        gating = keys.REGRESSION_PCT in self._item.stash
+        comparisons = result.comparisons(self._item.nodeid, gating=gating)
         self._item.stash.setdefault(keys.COMPARISONS, []).extend(comparisons)
         return result
 

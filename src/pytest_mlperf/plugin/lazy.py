@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import warnings
 
-CORE = ("bench", "judge", "stats", "results", "memory", "ab")  # what measuring needs
+CORE = ("bench", "judge", "stats", "results", "memory", "regression.ab")  # what measuring needs
 
 
 def load(*modules: str) -> None:

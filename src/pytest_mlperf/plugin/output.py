@@ -104,9 +104,8 @@ class Output:
             per_test = {
                 e["nodeid"]: e["regression_max_pct"] for e in r.entries if "regression_max_pct" in e
             }
-            report["comparisons"] += self.baseline.compare(
-                report, self.settings.regression_pct, per_test
-            )
+            compared = self.baseline.compare(report, self.settings.regression_pct, per_test)
+            report["comparisons"] += [c.to_dict() for c in compared]
             report["baseline"] = {
                 "path": self.baseline.path,
                 "same_machine": self.baseline.same_machine,
@@ -116,8 +115,8 @@ class Output:
         return report
 
     def _write_outputs(self) -> None:
-        lazy.load("baseline", "report", "report.html", "report.benchmark_json")
-        from ..baseline import BaselineError, save_run
+        lazy.load("regression.store", "report", "report.html", "report.benchmark_json")
+        from ..regression.store import BaselineError, save_run
         from ..report import ReportSetError, append_step_summary, write_reports
         from ..report.benchmark_json import render_benchmark_json
 

@@ -8,18 +8,13 @@ end-of-run Holm comparison). The whole run is compared again at the end for the 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..baseline import (
-    BaselineError,
-    compare_entry,
-    compare_runs,
-    load_history,
-    load_run,
-    save_run,
-)
-from ..results import Check
+from ..regression.compare import compare_entry, compare_runs
+from ..regression.comparison import Comparison
+from ..regression.store import BaselineError, load_history, load_run, save_run
+from ..results import Check, Verdict
 
 METRICS_PER_RESULT = 3  # p50, p95 and throughput are tested; memory is a threshold
 
@@ -62,20 +57,20 @@ class Baseline:
         records = compare_entry(entry, base, max_pct=max_pct, family_size=family, history=earlier)
         return [
             Check(
-                metric=f"regression:{r['metric']}",
+                metric=f"regression:{r.metric}",
                 limit=max_pct,
-                value=r.get("ratio"),
-                verdict="fail",
-                message=f"{r['message']} (baseline {self.path})",
-                ci=tuple(r["ci"]) if r.get("ci") else None,
+                value=r.ratio,
+                verdict=Verdict.FAIL,
+                message=f"{r.message} (baseline {self.path})",
+                ci=r.ci,
             )
             for r in records
-            if r["verdict"] == "regression" and r.get("gating", True)
+            if r.fails_run
         ]
 
     def compare(
         self, report: dict[str, Any], max_pct: float, per_test: dict[str, float]
-    ) -> list[dict[str, Any]]:
+    ) -> list[Comparison]:
         comparisons = compare_runs(
             report,
             self.report,
@@ -84,9 +79,7 @@ class Baseline:
             same_machine=self.same_machine,
             history=self.history,
         )
-        for record in comparisons:
-            record.setdefault("baseline_path", self.path)
-        return comparisons
+        return [replace(c, baseline_path=self.path) for c in comparisons]
 
 
 __all__ = ["Baseline", "BaselineError", "save_run"]

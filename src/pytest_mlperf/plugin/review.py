@@ -13,6 +13,7 @@ from . import keys, lazy
 from .transport import Records
 
 if TYPE_CHECKING:
+    from ..regression.comparison import Comparison
     from ..results import BenchmarkResult
     from .manager import Manager
 
@@ -57,15 +58,15 @@ class Reviewer:
         a broken check, and keep its records (with JUnit properties where the XML allows)."""
         results = item.stash.get(keys.RESULTS, [])
         sweeps = item.stash.get(keys.SWEEPS, [])
-        comparisons: list[dict[str, Any]] = item.stash.get(keys.COMPARISONS, [])
+        comparisons = item.stash.get(keys.COMPARISONS, [])
         records = Records(
             sweeps=[{"nodeid": item.nodeid, **sweep.to_dict()} for sweep in sweeps],
-            comparisons=list(comparisons),
+            comparisons=[c.to_dict() for c in comparisons],
             recommendations=self._take_recommendations(item),
         )
         records.costs = self._price(item, results)
         self._compare_with_baseline(item, results)
-        problems = self._problems(results) + self._ab_problems(item, records.comparisons)
+        problems = self._problems(results) + self._ab_problems(comparisons)
         if report.passed and problems:
             report.outcome = "failed"
             report.longrepr = "\n".join(neutral(problem) for problem in problems)
@@ -118,15 +119,10 @@ class Reviewer:
         for result in results:
             result.checks += self.baseline.judge(result.to_record(item.nodeid), tolerance)
 
-    def _ab_problems(self, item: pytest.Item, comparisons: list[dict[str, Any]]) -> list[str]:
-        """With the regression marker, a side-by-side REGRESSION fails the test."""
-        if keys.REGRESSION_PCT not in item.stash:
-            return []
-        return [
-            c["message"]
-            for c in comparisons
-            if c.get("kind") == "ab" and c["verdict"] == "regression" and c.get("gating")
-        ]
+    @staticmethod
+    def _ab_problems(comparisons: list[Comparison]) -> list[str]:
+        """A side-by-side comparison that fails the run (regression marker) fails the test."""
+        return [c.message for c in comparisons if c.fails_run]
 
     @staticmethod
     def _never_measured(item: pytest.Item) -> bool:

@@ -20,6 +20,7 @@ from bisect import bisect_left, bisect_right
 from datetime import UTC, datetime
 from typing import Any
 
+from ..regression.comparison import comparisons_of
 from . import atomic_write
 
 SCHEMA_VERSION = "5.3.1"  # the pytest-benchmark version whose file layout this follows
@@ -182,12 +183,9 @@ def _split_nodeid(nodeid: str) -> tuple[str, str | None]:
 
 def _comparison_verdicts(report: dict[str, Any], entry: dict[str, Any]) -> dict[str, str]:
     return {
-        c["metric"]: c["verdict"]
-        for c in report.get("comparisons", [])
-        if isinstance(c, dict)
-        and c.get("nodeid") == entry["nodeid"]
-        and c.get("name") == entry["name"]
-        and c.get("batch_size") == entry["batch_size"]
+        c.metric: c.verdict.value
+        for c in comparisons_of(report)
+        if (c.nodeid, c.name, c.batch_size) == (entry["nodeid"], entry["name"], entry["batch_size"])
     }
 
 

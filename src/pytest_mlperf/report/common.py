@@ -10,6 +10,8 @@ from typing import Any
 
 from ..neutral import neutral
 from ..numbers import fmt as num
+from ..regression.comparison import Comparison, comparisons_of
+from ..results import Verdict
 from .comparison import comparison_rows
 
 COLUMNS = (
@@ -28,12 +30,9 @@ COLUMNS = (
 
 
 def result_verdict(entry: dict[str, Any]) -> str:
-    verdicts = {c["verdict"] for c in entry["checks"]}
-    if "fail" in verdicts:
-        return "FAIL"
-    if "inconclusive" in verdicts:
-        return "INCONCLUSIVE"
-    return "pass" if verdicts else "-"
+    """The worst verdict of a result's checks as people read it (``FAIL``, ``pass``), or ``-``."""
+    verdict = Verdict.worst(c["verdict"] for c in entry["checks"])
+    return "-" if verdict is None else verdict.label
 
 
 def short_test(nodeid: str) -> str:
@@ -151,34 +150,25 @@ def sweep_line(sweep: Mapping[str, Any]) -> str:
     return f"{label(sweep)}: {found}; {sweep.get('stop_reason') or 'stop reason not recorded'}"
 
 
-FLAGGED = ("regression", "warn")  # comparison verdicts a reader must see
-
-
-def is_regression(comparison: Mapping[str, Any]) -> bool:
-    """A regression that fails the run (the summary counts the same ones)."""
-    return comparison.get("verdict") == "regression" and bool(comparison.get("gating", True))
-
-
-def verdict_counts(comparisons: Sequence[Mapping[str, Any]]) -> str:
+def verdict_counts(comparisons: Sequence[Comparison]) -> str:
     """`2 improvement, 1 regression, 9 same`: how many comparisons came out each way."""
-    counts = Counter(str(c.get("verdict")) for c in comparisons)
+    counts = Counter(c.verdict.value for c in comparisons)
     return ", ".join(f"{n} {verdict}" for verdict, n in sorted(counts.items()))
 
 
 def regression_count(report: Mapping[str, Any]) -> str:
     """`, 2 regressions` for the summary line when the run was compared; else nothing."""
-    comparisons = report.get("comparisons") or []
+    comparisons = comparisons_of(report)
     if not comparisons:
         return ""
-    return f", {sum(map(is_regression, comparisons))} regressions"
+    return f", {sum(c.fails_run for c in comparisons)} regressions"
 
 
-def comparison_line(comparison: Mapping[str, Any]) -> str:
+def comparison_line(comparison: Comparison) -> str:
     """One comparison as a line: verdict, test and batch, then its own message (which already
     names the metric, the change and the test), or the figures when it has none."""
     test, batch, metric, base, current, change, p, verdict = comparison_rows([comparison])[0]
-    message = str(comparison.get("message") or "")
-    message = message.removeprefix(f"{comparison.get('verdict')}: ")
+    message = comparison.message.removeprefix(f"{comparison.verdict.value}: ")
     figures = f"{metric} {base} -> {current} ({change}, p={p})"
     return f"{verdict} {test} batch {batch}: {message or figures}"
 

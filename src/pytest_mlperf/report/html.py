@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from ..judge import MEAN_CI_MISSING
 from ..numbers import finite, fmt, usd
 from ..numbers import p_value as format_p
+from ..regression.comparison import Comparison, ComparisonKind, comparisons_of
 from .common import drift_text, result_verdict, short_test, stability_line
 
 if TYPE_CHECKING:
@@ -197,7 +198,7 @@ class Page:
             "summary": self._summary(),
             "broken": self._checks_with("fail"),
             "inconclusive": self._checks_with("inconclusive"),
-            "regressions": [c for c in comparisons if c["verdict"] == "regression"],
+            "regressions": [c for c in comparisons if c["fails_run"]],
             "errors": self._errors(),
             "warnings": self._incomplete() + [str(w) for w in _list(self.report.get("warnings"))],
             "stability": stability_line(self.report),
@@ -234,11 +235,7 @@ class Page:
 
     def _summary(self) -> dict[str, Any]:
         summary = _dict(self.report.get("summary"))
-        regressions = sum(
-            1
-            for c in _list(self.report.get("comparisons"))
-            if _dict(c).get("verdict") == "regression"
-        )
+        regressions = sum(c.fails_run for c in comparisons_of(self.report))
         verdict = str(summary.get("verdict") or ("fail" if regressions else "pass"))
         return {
             "verdict": verdict.upper(),
@@ -592,37 +589,31 @@ class Page:
     def _comparisons(self) -> list[dict[str, Any]]:
         """Every comparison, the ones that need a look first."""
         rank = {v: i for i, v in enumerate(COMPARISON_ORDER)}
-        rows = [self._comparison_row(c) for c in map(_dict, _list(self.report.get("comparisons")))]
+        rows = [self._comparison_row(c) for c in comparisons_of(self.report)]
         return sorted(rows, key=lambda r: rank.get(r["verdict"], len(rank)))
 
     @staticmethod
-    def _comparison_row(c: Mapping[str, Any]) -> dict[str, Any]:
-        verdict = _text(c.get("verdict"))
-        ratio = finite(c.get("ratio"))
-        p_value = finite(c.get("p_adjusted"))
-        p_value = finite(c.get("p_value")) if p_value is None else p_value
-        tolerance = finite(c.get("tolerance_pct"))
-        measured = c.get("baseline") is not None or c.get("current") is not None
+    def _comparison_row(c: Comparison) -> dict[str, Any]:
+        ratio = c.ratio
+        p_value = c.p_value if c.p_adjusted is None else c.p_adjusted
+        measured = c.baseline is not None or c.current is not None
         return {
-            "nodeid": _text(c.get("nodeid")),
-            "test": test_name(_text(c.get("nodeid"))),
-            "name": _text(c.get("name")),
-            "batch_size": _text(c.get("batch_size")),
-            "kind": "A/B" if c.get("kind") == "ab" else _text(c.get("kind") or "stored"),
-            "metric": _text(c.get("metric")),
-            "shift": (
-                f"{num(c.get('baseline'))} → {num(c.get('current'))} {_text(c.get('unit'))}"
-                if measured
-                else ""
-            ),
+            "nodeid": c.nodeid,
+            "test": test_name(c.nodeid),
+            "name": c.name,
+            "batch_size": _text(c.batch_size),
+            "kind": "A/B" if c.kind is ComparisonKind.AB else c.kind.value,
+            "metric": c.metric,
+            "shift": f"{num(c.baseline)} → {num(c.current)} {c.unit}" if measured else "",
             "change": "" if ratio is None else f"{ratio - 1.0:+.1%}",
-            "ratio": "" if ratio is None else f"{ratio:.3f} {interval(c.get('ci'))}",
+            "ratio": "" if ratio is None else f"{ratio:.3f} {interval(c.ci)}",
             "p": "" if p_value is None else format_p(p_value),
-            "tolerance": "" if tolerance is None else f"{tolerance:g}%",
-            "gating": bool(c.get("gating")),
-            "verdict": verdict,
-            "css": css_class(verdict),
-            "message": _text(c.get("message")),
+            "tolerance": "" if c.tolerance_pct is None else f"{c.tolerance_pct:g}%",
+            "gating": c.gating,
+            "fails_run": c.fails_run,
+            "verdict": c.verdict.value,
+            "css": css_class(c.verdict.value),
+            "message": c.message,
         }
 
     def _recommendations(self) -> list[dict[str, Any]]:

@@ -16,11 +16,10 @@ from typing import Any
 
 from ..numbers import fmt as num
 from ..numbers import usd
+from ..regression.comparison import Comparison, comparisons_of, flagged
 from .common import (
-    FLAGGED,
     checks_with,
     comparison_line,
-    is_regression,
     label,
     recommendation_lines,
     regression_count,
@@ -171,15 +170,14 @@ def _check_lines(report: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _comparisons_part(comparisons: list[dict[str, Any]]) -> _Part:
-    flagged = [c for c in comparisons if c.get("verdict") in FLAGGED]
+def _comparisons_part(comparisons: list[Comparison]) -> _Part:
     title = f"Comparisons: {verdict_counts(comparisons)}"
 
-    def form(chosen: list[dict[str, Any]]) -> list[str]:
+    def form(chosen: list[Comparison]) -> list[str]:
         table = _table(COMPARISON_COLUMNS, comparison_rows(chosen), right_from=3)
         return _folded(title, table if chosen else ["Nothing changed beyond the tolerance."])
 
-    forms = [form(comparisons), form(flagged), []]
+    forms = [form(comparisons), form(flagged(comparisons)), []]
     return _Part(forms, ["unchanged comparisons", "the comparison table"])
 
 
@@ -286,13 +284,13 @@ def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
             f"**Session budget: {escape_md(budget['verdict'])}** — {escape_md(budget['message'])}",
             "",
         ]
-    comparisons = list(report.get("comparisons") or [])
+    comparisons = comparisons_of(report)
 
     def bullets(pairs: list[tuple[str, str]]) -> list[str]:
         return [f"- {escape_md(n)}: {escape_md(m)}" for n, m in pairs]
 
     errors = [(str(e.get("nodeid")), str(e.get("message"))) for e in report.get("errors") or []]
-    regressions = [c for c in comparisons if is_regression(c)]
+    regressions = [c for c in comparisons if c.fails_run]
     recommendations = [
         f"- {escape_md(line)}"
         for item in report.get("recommendations") or []

@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..neutral import neutral
+from ..regression.comparison import Comparison, comparisons_of
+from ..regression.comparison import ComparisonVerdict as Verdict
 from .common import (
     COLUMNS,
-    FLAGGED,
     checks_with,
     comparison_line,
-    is_regression,
     regression_count,
     row,
     stability_line,
@@ -24,24 +24,18 @@ from .cost import cost_terminal_lines
 from .load import terminal_lines as load_lines
 
 
-def _comparison_lines(
-    comparisons: list[Mapping[str, Any]], *, quiet: bool, verbose: bool
-) -> list[str]:
+def _comparison_lines(comparisons: list[Comparison], *, quiet: bool, verbose: bool) -> list[str]:
     """Regressions, warnings and improvements one line each (-q: regressions only); the whole
     table with -v."""
     if quiet:
-        return [neutral(comparison_line(c)) for c in comparisons if is_regression(c)]
+        return [neutral(comparison_line(c)) for c in comparisons if c.fails_run]
     if not comparisons:
         return []
     head = f"pytest-mlperf comparisons: {verdict_counts(comparisons)}"
     if verbose:
         return [head, comparison_table(comparisons), ""]
-    shown = (*FLAGGED, "improvement")
-    return [
-        head,
-        *(neutral(comparison_line(c)) for c in comparisons if c.get("verdict") in shown),
-        "",
-    ]
+    shown = [c for c in comparisons if c.verdict.flagged or c.verdict is Verdict.IMPROVEMENT]
+    return [head, *(neutral(comparison_line(c)) for c in shown), ""]
 
 
 def render_terminal(
@@ -49,7 +43,7 @@ def render_terminal(
 ) -> list[str]:
     """Lines for the terminal summary; under -q only broken budgets, regressions and errors."""
     summary = report["summary"]
-    comparisons = list(report.get("comparisons") or [])
+    comparisons = comparisons_of(report)
     lines: list[str] = []
     if not quiet and report["results"]:
         lines += text_table(COLUMNS, [row(e) for e in report["results"]])

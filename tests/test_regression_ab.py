@@ -13,9 +13,10 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from test_ab_streams import Machine
 
-from pytest_mlperf.ab import ABDesign, ABResult, ABVerdict, measure_ab
-from pytest_mlperf.baseline import summarize_comparisons
 from pytest_mlperf.bench import BenchmarkError, ModelCallError
+from pytest_mlperf.regression.ab import ABDesign, ABResult, measure_ab
+from pytest_mlperf.regression.compare import comparison_gate
+from pytest_mlperf.regression.comparison import ComparisonVerdict
 
 X = np.arange(128.0).reshape(64, 2)
 CALLS = 40 + 2 * 20 * 200 + 10  # warm-up + the most pairs the default design measures
@@ -68,7 +69,7 @@ def test_blocks_alternate_ab_ba_on_the_same_batches() -> None:
 def test_identical_models_give_ratio_one_and_same() -> None:
     a, b, clock = recorders()
     result = measure_ab(a, b, X, blocks=3, max_blocks=3, block_calls=20, warmup=0, clock=clock)
-    assert result.verdict == ABVerdict.SAME == "SAME"
+    assert result.verdict == ComparisonVerdict.SAME == "SAME"
     assert result.ratio == result.p50_ratio == result.throughput_ratio == 1.0
     assert result.ci == (1.0, 1.0)
 
@@ -80,13 +81,13 @@ def test_a_constant_slowdown_is_a_regression_and_a_speedup_an_improvement() -> N
     assert slower.ratio == pytest.approx(1.3) and slower.throughput_ratio == pytest.approx(1 / 1.3)
     a, b, clock = recorders(1300, 1000)
     faster = measure_ab(a, b, X, blocks=3, max_blocks=3, block_calls=20, warmup=0, clock=clock)
-    assert faster.verdict == ABVerdict.IMPROVEMENT and not faster.regressed
+    assert faster.verdict == ComparisonVerdict.IMPROVEMENT and not faster.regressed
 
 
 def test_a_change_within_tolerance_is_same_even_when_significant() -> None:
     a, b, clock = recorders(1000, 1030)
     result = measure_ab(a, b, X, blocks=3, max_blocks=3, block_calls=20, warmup=0, clock=clock)
-    assert result.p_value == 0.0 and result.verdict == ABVerdict.SAME
+    assert result.p_value == 0.0 and result.verdict == ComparisonVerdict.SAME
 
 
 def test_grey_zone_adds_pairs_up_to_the_cap() -> None:
@@ -110,13 +111,13 @@ def test_max_time_stops_adding_pairs() -> None:
 def test_the_verdict_can_be_on_p50_or_mean() -> None:
     result = run_ab(1.25, 0, metric="p50")
     assert result.metric == "p50" and result.ratio == result.p50_ratio
-    assert result.verdict == ABVerdict.REGRESSION
-    assert run_ab(1.25, 0, metric="mean").verdict == ABVerdict.REGRESSION
+    assert result.verdict == ComparisonVerdict.REGRESSION
+    assert run_ab(1.25, 0, metric="mean").verdict == ComparisonVerdict.REGRESSION
 
 
 def test_wilcoxon_gives_the_same_answer_on_clear_cases() -> None:
-    assert run_ab(1.25, 3, test="wilcoxon").verdict == ABVerdict.REGRESSION
-    assert run_ab(1.0, 3, test="wilcoxon").verdict == ABVerdict.SAME
+    assert run_ab(1.25, 3, test="wilcoxon").verdict == ComparisonVerdict.REGRESSION
+    assert run_ab(1.0, 3, test="wilcoxon").verdict == ComparisonVerdict.SAME
     assert "Wilcoxon" in run_ab(1.0, 3, test="wilcoxon").tests["p95"].method
 
 
@@ -125,7 +126,7 @@ def test_works_on_real_models_and_names_them() -> None:
     lr = LogisticRegression().fit(X, y)
     result = measure_ab(lr, lr, X, blocks=2, max_blocks=2, block_calls=20, warmup=2)
     assert result.baseline_name == result.candidate_name == "LogisticRegression"
-    assert result.verdict in set(ABVerdict)
+    assert result.verdict in set(ComparisonVerdict)
     assert result.method == "predict"
 
 
@@ -137,7 +138,7 @@ def test_works_on_real_models_and_names_them() -> None:
 def test_to_dict_is_plain_json_and_str_is_readable() -> None:
     result = run_ab(1.25, 1)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert data["verdict"] == "REGRESSION" and data["metric"] == "p95"
+    assert data["verdict"] == "regression" and data["metric"] == "p95"
     assert data["pairs"] == len(data["blocks"]) and data["calls_per_model"] == 200 * data["pairs"]
     assert set(data["ratios"]) == {"p50", "p95", "mean"}
     assert data["ratios"]["p95"]["ci"][0] > 1.05
@@ -148,7 +149,8 @@ def test_to_dict_is_plain_json_and_str_is_readable() -> None:
 
 
 def test_comparisons_have_the_stored_run_shape() -> None:
-    records = run_ab(1.25, 1).comparisons("t.py::test_ab")
+    compared = run_ab(1.25, 1).comparisons("t.py::test_ab")
+    records = [c.to_dict() for c in compared]
     assert [r["metric"] for r in records] == ["p50", "p95", "throughput"]
     assert [r["gating"] for r in records] == [False, True, False]
     assert [r["verdict"] for r in records] == ["warn", "regression", "warn"]
@@ -160,8 +162,20 @@ def test_comparisons_have_the_stored_run_shape() -> None:
     assert p95["current"] / p95["baseline"] == pytest.approx(p95["ratio"])
     assert throughput["current"] / throughput["baseline"] == pytest.approx(throughput["ratio"])
     json.dumps(records, allow_nan=False)
-    assert summarize_comparisons(records)["verdict"] == "fail"
-    assert summarize_comparisons([records[0], records[2]])["verdict"] == "pass"
+    assert comparison_gate(compared)["verdict"] == "fail"
+    assert comparison_gate([compared[0], compared[2]])["verdict"] == "pass"
+
+
+def test_without_the_gate_a_regression_is_a_warning_everywhere() -> None:
+    """An A/B call that does not gate (no regression marker) records no REGRESSION at all, so
+    every renderer and the exit status see the same thing."""
+    result = run_ab(1.25, 1)
+    assert result.verdict == "REGRESSION" and result.regressed  # the measurement's own finding
+    records = result.comparisons("t.py::test_ab", gating=False)
+    assert [r.verdict for r in records] == [ComparisonVerdict.WARN] * 3
+    assert not any(r.fails_run or r.gating for r in records)
+    assert records[1].message.startswith("A/B p95: warn, candidate/baseline")
+    assert comparison_gate(records)["verdict"] == "pass"
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,7 +224,7 @@ RUNS = 200
 
 
 def verdicts(factor: float, seeds: range) -> Counter[str]:
-    return Counter(run_ab(factor, seed).verdict.value for seed in seeds)
+    return Counter(run_ab(factor, seed).verdict.label.upper() for seed in seeds)
 
 
 def test_false_alarms_in_aa_runs_are_at_most_one_in_a_hundred() -> None:

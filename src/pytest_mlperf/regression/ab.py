@@ -5,7 +5,7 @@ statistic can tell that apart from a regression. Here both models run in the sam
 alternating blocks of calls in the order AB, BA, AB, ..., so the two blocks of a pair share the
 machine's state and alternating the order cancels a steady drift. The unit of the test is the
 pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by default),
-and a paired one-sided test on the ``d_i`` (research notes, statistics section 6(c)).
+and a paired one-sided test on the ``d_i`` (``docs/regressions.md``, "Side by side").
 
 REGRESSION needs the test to be significant *and* the ratio to exceed ``1 + tolerance``;
 IMPROVEMENT is the mirror image. When the first ``blocks`` pairs leave the answer UNKNOWN
@@ -17,31 +17,21 @@ again after every couple of added pairs multiplied it in the seeded simulations.
 
 from __future__ import annotations
 
-import enum
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
-from . import stats
-from .baseline import TIMER_FLOOR_MS
-from .bench import _call_error, _Target, make_batches, quiet_interpreter, resolve_model
+from .. import stats
+from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
+from . import DEFAULT_MAX_PCT
+from .blocks import MIN_BLOCK, block_summary, unit_of
+from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 
 AB_METRICS = ("p50", "p95", "mean")
-_QUANTILES = {"p50": 0.5, "p95": 0.95}
-MIN_BLOCK_CALLS = 20  # below this a block's p95 is its maximum
-
-
-class ABVerdict(enum.StrEnum):
-    """Outcome of a side-by-side comparison (compares equal to its upper-case name)."""
-
-    REGRESSION = "REGRESSION"
-    SAME = "SAME"
-    IMPROVEMENT = "IMPROVEMENT"
-    UNKNOWN = "UNKNOWN"
 
 
 @dataclass(frozen=True)
@@ -71,7 +61,7 @@ class ABResult:
     look is significant. ``throughput_ratio`` is the inverse of the mean-latency ratio.
     """
 
-    verdict: ABVerdict
+    verdict: ComparisonVerdict
     metric: str
     tolerance_pct: float
     alpha: float
@@ -85,7 +75,7 @@ class ABResult:
     candidate_name: str
     stop_reason: str
     looks: list[dict[str, Any]] = field(default_factory=list)
-    verdicts: dict[str, str] = field(default_factory=dict)  # per metric, lower case
+    verdicts: dict[str, ComparisonVerdict] = field(default_factory=dict)  # per metric
     elapsed_s: float = 0.0
 
     @property
@@ -125,14 +115,14 @@ class ABResult:
 
     @property
     def regressed(self) -> bool:
-        return self.verdict is ABVerdict.REGRESSION
+        return self.verdict is ComparisonVerdict.REGRESSION
 
     def summary(self) -> str:
         """One line: verdict, ratio with its interval, p-value, tolerance."""
         lo, hi = self.ci
         level = f"{self.tests[self.metric].confidence:.0%}"
         return (
-            f"{self.verdict.value}: {self.metric} ratio {self.ratio:.3f} "
+            f"{self.verdict.label}: {self.metric} ratio {self.ratio:.3f} "
             f"[{level} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
             f"(tolerance {self.tolerance_pct:g}%, alpha {self.alpha:g}, "
             f"{self.n_pairs} pairs x {self.block_calls} calls)"
@@ -176,7 +166,7 @@ class ABResult:
             "elapsed_s": self.elapsed_s,
             "ratios": {m: t.to_dict() for m, t in self.tests.items()},
             "throughput_ratio": self.throughput_ratio,
-            "verdicts": dict(self.verdicts),
+            "verdicts": {m: v.value for m, v in self.verdicts.items()},
             "looks": [dict(look) for look in self.looks],
             "blocks": [b.to_dict() for b in self.blocks],
         }
@@ -190,86 +180,56 @@ class ABResult:
         base, cand = np.exp(logs.mean(axis=0))
         return float(base), float(cand)
 
-    def comparisons(self, nodeid: str = "") -> list[dict[str, Any]]:
-        """Entries for the report's ``comparisons`` list, shaped like stored-run comparisons.
+    def comparisons(self, nodeid: str = "", *, gating: bool = True) -> list[Comparison]:
+        """The report's comparisons of this A/B call, shaped like stored-run comparisons.
 
-        Only the verdict's metric gates; on the others a regression is reported as ``warn``.
-        The mean latency is reported as throughput (rows/s): there the ratio is below 1 when
-        the candidate is slower.
+        Only the verdict's metric gates, and only when ``gating`` (the regression marker in
+        pytest); a regression elsewhere is a WARN. The mean latency is reported as throughput
+        (rows/s): there the ratio is below 1 when the candidate is slower.
         """
         records = []
         for metric in AB_METRICS:
             test = self.tests[metric]
             base, cand = self.typical(metric)
-            ratio, (lo, hi), unit = test.ratio, test.ci, "ms"
+            ratio, (lo, hi) = test.ratio, test.ci
             p_worse, p_better = test.p_greater, test.p_less
             name = metric
             if metric == "mean":
-                name, unit = "throughput", "rows/s"
+                name = "throughput"
                 base, cand = self.batch_size * 1000.0 / base, self.batch_size * 1000.0 / cand
                 ratio, lo, hi = 1.0 / ratio, 1.0 / hi, 1.0 / lo
-            verdict = self.verdicts[metric]
-            gating = metric == self.metric
-            if verdict == "regression" and not gating:
-                verdict = "warn"  # a finding on a metric this comparison does not gate on
+            record = Comparison(
+                kind=ComparisonKind.AB,
+                nodeid=nodeid,
+                name=f"{self.candidate_name} vs {self.baseline_name}",
+                batch_size=self.batch_size,
+                metric=name,
+                unit=unit_of(name),
+                verdict=self.verdicts[metric],
+                baseline=base,
+                current=cand,
+                ratio=ratio,
+                ci=(lo, hi),
+                confidence=test.confidence,
+                test=test.method,
+                blocks={"size": self.block_calls, "pairs": self.n_pairs},
+                tolerance_pct=self.tolerance_pct,
+                same_machine=True,
+                gating=gating and metric == self.metric,
+            )
+            improved = record.verdict is ComparisonVerdict.IMPROVEMENT
+            message = (
+                f"A/B {name}: {record.verdict.value}, candidate/baseline {ratio:.3f} "
+                f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+            )
             records.append(
-                {
-                    "kind": "ab",
-                    "nodeid": nodeid,
-                    "name": f"{self.candidate_name} vs {self.baseline_name}",
-                    "batch_size": self.batch_size,
-                    "metric": name,
-                    "unit": unit,
-                    "baseline": base,
-                    "current": cand,
-                    "ratio": ratio,
-                    "ci": [lo, hi],
-                    "confidence": test.confidence,
-                    "p_value": p_better if verdict == "improvement" else p_worse,
-                    "p_adjusted": None,
-                    "test": test.method,
-                    "blocks": {"size": self.block_calls, "pairs": self.n_pairs},
-                    "tolerance_pct": self.tolerance_pct,
-                    "verdict": verdict,
-                    "same_machine": True,
-                    "gating": gating,
-                    "message": (
-                        f"A/B {name}: {verdict}, candidate/baseline {ratio:.3f} "
-                        f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
-                    ),
-                }
+                replace(record, p_value=p_better if improved else p_worse, message=message)
             )
         return records
 
 
-def _block_stats(samples_ms: stats.FloatArray) -> dict[str, float]:
-    ordered = np.sort(samples_ms)
-    values = {m: stats.percentile(ordered, q) for m, q in _QUANTILES.items()}
-    values["mean"] = float(ordered.mean())
-    return {m: max(v, TIMER_FLOOR_MS) for m, v in values.items()}
-
-
-def _time_block(
-    target: _Target, batches: list[Any], start: int, calls: int, clock: Callable[[], int]
-) -> stats.FloatArray:
-    """``calls`` timed calls on the batches from ``start`` on; nothing else between the reads."""
-    fn, count = target.fn, len(batches)
-    samples: list[int] = []
-    append = samples.append
-    try:
-        for i in range(start, start + calls):
-            batch = batches[i % count]
-            t0 = clock()
-            fn(batch)
-            t1 = clock()
-            append(t1 - t0)
-    except Exception as exc:
-        raise _call_error(target, exc, "the A/B timed loop") from exc
-    return np.asarray(samples, dtype=np.float64) / 1e6
-
-
 def _measure_pair(
-    targets: tuple[_Target, _Target],
+    targets: tuple[Target, Target],
     batches: list[Any],
     pair: int,
     block_calls: int,
@@ -279,8 +239,10 @@ def _measure_pair(
     order = (0, 1) if pair % 2 == 0 else (1, 0)
     figures: dict[int, dict[str, float]] = {}
     for who in order:
-        samples = _time_block(targets[who], batches, pair * block_calls, block_calls, clock)
-        figures[who] = _block_stats(samples)
+        ticks = time_calls(
+            targets[who], batches, pair * block_calls, block_calls, clock, "the A/B timed loop"
+        )
+        figures[who] = block_summary(np.asarray(ticks, dtype=np.float64) / 1e6)
     return ABBlock(pair, "AB" if order[0] == 0 else "BA", figures[0], figures[1])
 
 
@@ -303,7 +265,7 @@ class ABDesign:
     blocks: int = 10
     block_calls: int = 200
     max_blocks: int = 20
-    tolerance_pct: float = 5.0
+    tolerance_pct: float = DEFAULT_MAX_PCT
     alpha: float = 0.01
     metric: str = "p95"
     test: str = "t"
@@ -316,10 +278,8 @@ class ABDesign:
             raise ValueError(
                 f"max_blocks ({self.max_blocks}) must be at least blocks ({self.blocks})"
             )
-        if self.block_calls < MIN_BLOCK_CALLS:
-            raise ValueError(
-                f"block_calls must be at least {MIN_BLOCK_CALLS}, got {self.block_calls!r}"
-            )
+        if self.block_calls < MIN_BLOCK:
+            raise ValueError(f"block_calls must be at least {MIN_BLOCK}, got {self.block_calls!r}")
         if not self.tolerance_pct >= 0:
             raise ValueError(f"tolerance_pct must be >= 0, got {self.tolerance_pct!r}")
         if not 0.0 < self.alpha < 0.5:
@@ -341,14 +301,15 @@ class ABDesign:
         """Bonferroni over the looks: the overall false-alarm rate stays within ``alpha``."""
         return self.alpha / len(self.looks)
 
-    def verdict(self, test: stats.RatioTest, *, final: bool) -> str:
-        """Lower-case verdict; before the last look the grey zone also answers "unknown"."""
-        return stats.ratio_verdict(
+    def verdict(self, test: stats.RatioTest, *, final: bool) -> ComparisonVerdict:
+        """The verdict at a look; before the last look the grey zone also answers UNKNOWN."""
+        verdict = stats.ratio_verdict(
             test,
             tolerance=self.tolerance_pct / 100.0,
             alpha=self.alpha_look,
             p_high=None if final else self.unknown_p,
         )
+        return ComparisonVerdict(verdict)
 
 
 def measure_ab(
@@ -361,7 +322,7 @@ def measure_ab(
     blocks: int = 10,
     block_calls: int = 200,
     max_blocks: int = 20,
-    tolerance_pct: float = 5.0,
+    tolerance_pct: float = DEFAULT_MAX_PCT,
     alpha: float = 0.01,
     metric: str = "p95",
     test: str = "t",
@@ -394,7 +355,7 @@ def measure_ab(
             try:
                 target.fn(batches[i % len(batches)])
             except Exception as exc:
-                raise _call_error(target, exc, "warm-up") from exc
+                raise call_error(target, exc, "warm-up") from exc
     confidence = 1.0 - 2.0 * design.alpha_look
     measured: list[ABBlock] = []
     looks: list[dict[str, Any]] = []
@@ -418,17 +379,21 @@ def measure_ab(
                     "ratio": tests[metric].ratio,
                     "p_greater": tests[metric].p_greater,
                     "p_less": tests[metric].p_less,
-                    "verdict": verdict,
+                    "verdict": verdict.value,
                 }
             )
-            if verdict != "unknown" or final:
+            if verdict is not ComparisonVerdict.UNKNOWN or final:
                 break
     if not stop_reason:
-        stop_reason = "decided" if verdict != "unknown" else f"max_blocks ({max_blocks} pairs)"
+        stop_reason = (
+            "decided"
+            if verdict is not ComparisonVerdict.UNKNOWN
+            else f"max_blocks ({max_blocks} pairs)"
+        )
     final_verdicts = {m: design.verdict(t, final=True) for m, t in tests.items()}
     final_verdicts[metric] = verdict
     return ABResult(
-        verdict=ABVerdict(verdict.upper()),
+        verdict=verdict,
         metric=metric,
         tolerance_pct=tolerance_pct,
         alpha=alpha,

@@ -15,18 +15,17 @@ import pytest
 from scipy.stats import mannwhitneyu
 from test_ab_streams import Machine
 
-from pytest_mlperf import baseline
-from pytest_mlperf.baseline import (
+from pytest_mlperf.regression.blocks import block_size_for
+from pytest_mlperf.regression.compare import compare_entry, compare_runs, comparison_gate
+from pytest_mlperf.regression.comparison import Comparison
+from pytest_mlperf.regression.store import (
     BaselineError,
-    compare_entry,
-    compare_runs,
     list_runs,
     load_history,
     load_run,
     read_run,
     save_run,
     store_problems,
-    summarize_comparisons,
 )
 from pytest_mlperf.results import SCHEMA
 
@@ -76,6 +75,20 @@ def run(*entries: dict[str, Any], fingerprint: str = "machine-a") -> dict[str, A
 
 def stream(seed: int, factor: float = 1.0, n: int = 2000, **noise: Any) -> np.ndarray:
     return Machine(seed, n, **noise).samples_ms(1.0, factor)
+
+
+def compared(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    """``compare_runs`` as the report.json holds it (``Comparison.to_dict``)."""
+    return [c.to_dict() for c in compare_runs(*args, **kwargs)]
+
+
+def compared_entry(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in compare_entry(*args, **kwargs)]
+
+
+def gate(records: Any) -> dict[str, Any]:
+    """``comparison_gate`` of records read back from their JSON form."""
+    return comparison_gate(Comparison.from_dict(r) for r in records)
 
 
 def by_metric(records: list[dict[str, Any]], nodeid: str = "t.py::test_a") -> dict[str, Any]:
@@ -312,7 +325,7 @@ def test_history_is_this_machines_latest_runs(tmp_path: Any) -> None:
 def test_clear_regression_on_the_same_machine_gates() -> None:
     base = run(entry("t.py::test_a", stream(1)))
     new = run(entry("t.py::test_a", stream(2, 1.5)))
-    records = by_metric(compare_runs(new, base))
+    records = by_metric(compared(new, base))
     for metric in ("p50", "p95", "throughput"):
         record = records[metric]
         assert record["verdict"] == "regression" and record["gating"] is True
@@ -323,29 +336,29 @@ def test_clear_regression_on_the_same_machine_gates() -> None:
     assert p95["message"].startswith("regression: p95 +")
     assert "tolerance 5%" in p95["message"]
     assert records["throughput"]["ratio"] < 1
-    assert summarize_comparisons(records.values())["verdict"] == "fail"
+    assert gate(records.values())["verdict"] == "fail"
     json.dumps(list(records.values()), allow_nan=False)
 
 
 def test_another_machine_only_warns() -> None:
     base = run(entry("t.py::test_a", stream(1)), fingerprint="machine-b")
     new = run(entry("t.py::test_a", stream(2, 1.5), memory_mb=300.0))
-    records = by_metric(compare_runs(new, base))
+    records = by_metric(compared(new, base))
     assert {r["verdict"] for r in records.values()} == {"warn"}
     assert not any(r["gating"] or r["same_machine"] for r in records.values())
     assert "another machine (not gating)" in records["p95"]["message"]
-    summary = summarize_comparisons(records.values())
+    summary = gate(records.values())
     assert summary["verdict"] == "pass" and summary["warn"] == 4
-    same_anyway = compare_runs(new, base, same_machine=True)
+    same_anyway = compared(new, base, same_machine=True)
     assert by_metric(same_anyway)["p95"]["verdict"] == "regression"
 
 
 def test_unchanged_and_faster_runs() -> None:
     base = run(entry("t.py::test_a", stream(1)))
-    same = by_metric(compare_runs(run(entry("t.py::test_a", stream(2))), base))
+    same = by_metric(compared(run(entry("t.py::test_a", stream(2))), base))
     assert {r["verdict"] for r in same.values()} <= {"same", "unknown"}
     assert same["memory"]["verdict"] == "same"
-    faster = by_metric(compare_runs(run(entry("t.py::test_a", stream(2, 0.6))), base))
+    faster = by_metric(compared(run(entry("t.py::test_a", stream(2, 0.6))), base))
     assert faster["p95"]["verdict"] == faster["throughput"]["verdict"] == "improvement"
     assert faster["throughput"]["ratio"] > 1
 
@@ -361,7 +374,7 @@ def test_new_missing_and_repeated_results() -> None:
         entry("t.py::test_a", stream(5, 2.0, n=400), name="lr"),
         entry("t.py::test_a", stream(6, n=400), name="lr", batch_size=8),
     )
-    records = compare_runs(new, base)
+    records = compared(new, base)
     verdicts = [(r["nodeid"], r["batch_size"], r["metric"], r["verdict"]) for r in records]
     assert ("t.py::test_a", 8, "all", "new") in verdicts
     assert ("t.py::test_gone", 1, "all", "missing") in verdicts
@@ -388,20 +401,20 @@ def test_memory_needs_both_the_percent_and_the_floor(
     samples = stream(1, n=400)
     base = run(entry("t.py::test_a", samples, memory_mb=before))
     new = run(entry("t.py::test_a", samples, memory_mb=after))
-    memory = by_metric(compare_runs(new, base))["memory"]
+    memory = by_metric(compared(new, base))["memory"]
     assert memory["verdict"] == verdict and memory["p_value"] is None
 
 
 def test_memory_not_measured_in_either_run_is_not_compared() -> None:
     samples = stream(1, n=400)
     report = run(entry("t.py::test_a", samples, memory_mb=None))
-    assert "memory" not in by_metric(compare_runs(report, report))
+    assert "memory" not in by_metric(compared(report, report))
 
 
 def test_tolerance_per_test_overrides_the_run_tolerance() -> None:
     base = run(entry("t.py::test_a", stream(1)), entry("t.py::test_b", stream(2)))
     new = run(entry("t.py::test_a", stream(3, 1.3)), entry("t.py::test_b", stream(4, 1.3)))
-    records = compare_runs(new, base, per_test_pct={"t.py::test_b": 50.0})
+    records = compared(new, base, per_test_pct={"t.py::test_b": 50.0})
     assert by_metric(records)["p95"]["verdict"] == "regression"
     relaxed = by_metric(records, "t.py::test_b")["p95"]
     assert relaxed["tolerance_pct"] == 50.0 and relaxed["verdict"] == "same"
@@ -410,7 +423,7 @@ def test_tolerance_per_test_overrides_the_run_tolerance() -> None:
 def test_too_few_samples_never_gate() -> None:
     base = run(entry("t.py::test_a", stream(1, n=50)))
     new = run(entry("t.py::test_a", stream(2, 2.0, n=50)))
-    p95 = by_metric(compare_runs(new, base))["p95"]
+    p95 = by_metric(compared(new, base))["p95"]
     assert p95["verdict"] == "unknown" and p95["p_value"] is None
     assert "no test: fewer than 3 blocks of 20 calls" in p95["message"]
 
@@ -419,7 +432,7 @@ def test_p_values_are_holm_adjusted_across_the_run() -> None:
     tests = [f"t.py::test_{i}" for i in range(5)]
     base = run(*(entry(t, stream(10 + i)) for i, t in enumerate(tests)))
     new = run(*(entry(t, stream(20 + i, 1.08)) for i, t in enumerate(tests)))
-    records = [r for r in compare_runs(new, base) if r["p_value"] is not None]
+    records = [r for r in compared(new, base) if r["p_value"] is not None]
     worse = [r for r in records if r["ratio"] > 1 if r["metric"] != "throughput"]
     assert all(r["p_adjusted"] >= r["p_value"] for r in records)
     smallest = min(records, key=lambda r: r["p_value"])
@@ -431,36 +444,36 @@ def test_history_replaces_the_assumed_run_spread() -> None:
     base = run(entry("t.py::test_a", stream(1)))
     new = run(entry("t.py::test_a", stream(2, 1.08)))
     history = [run(entry("t.py::test_a", stream(30 + k))) for k in range(4)]
-    assumed = by_metric(compare_runs(new, base))["p95"]
-    learned = by_metric(compare_runs(new, base, history=history))["p95"]
+    assumed = by_metric(compared(new, base))["p95"]
+    learned = by_metric(compared(new, base, history=history))["p95"]
     assert learned["run_spread"]["source"] == "4 earlier runs"
     assert learned["run_spread"]["sd"] < assumed["run_spread"]["sd"]  # this machine is quieter
     assert learned["ci"][1] - learned["ci"][0] < assumed["ci"][1] - assumed["ci"][0]
-    few = by_metric(compare_runs(new, base, history=history[:2]))["p95"]
+    few = by_metric(compared(new, base, history=history[:2]))["p95"]
     assert few["run_spread"]["source"] == "assumed"
 
 
 def test_compare_entry_uses_bonferroni_for_an_immediate_verdict() -> None:
     base = entry("t.py::test_a", stream(1))
     new = entry("t.py::test_a", stream(2, 1.5))
-    records = {r["metric"]: r for r in compare_entry(new, base, family_size=30)}
+    records = {r["metric"]: r for r in compared_entry(new, base, family_size=30)}
     p95 = records["p95"]
     assert p95["p_adjusted"] == pytest.approx(min(1.0, 30 * p95["p_value"]))
     assert p95["verdict"] == "regression"
     with pytest.raises(BaselineError, match="the baseline result has no valid 'nodeid'"):
-        compare_entry(new, {**base, "nodeid": None})
+        compared_entry(new, {**base, "nodeid": None})
 
 
 def test_comparing_something_that_is_not_a_run_is_a_clear_error() -> None:
     good = run(entry("t.py::test_a", [1.0, 2.0]))
     with pytest.raises(BaselineError, match="the baseline run: not a pytest-mlperf run"):
-        compare_runs(good, {"benchmarks": [], "machine_info": {}})
+        compared(good, {"benchmarks": [], "machine_info": {}})
     with pytest.raises(BaselineError, match="history run #0"):
-        compare_runs(good, good, history=[{}])
+        compared(good, good, history=[{}])
     with pytest.raises(ValueError, match="max_pct must be a non-negative number"):
-        compare_runs(good, good, max_pct=-5)
+        compared(good, good, max_pct=-5)
     with pytest.raises(ValueError, match="alpha must be in"):
-        compare_runs(good, good, alpha=0.9)
+        compared(good, good, alpha=0.9)
 
 
 # --------------------------------------------------------------------------------------------
@@ -484,7 +497,7 @@ def rate(factor: float, *, run_sigma: float = 0.0, history: int = 0, **options: 
             run(entry("t.py::test_a", stream(30_000 + 8 * seed + k, run_sigma=run_sigma)))
             for k in range(history)
         ]
-        hits += any_regression(compare_runs(new, base, history=[base, *earlier], **options))
+        hits += any_regression(compared(new, base, history=[base, *earlier], **options))
     return hits / SIM
 
 
@@ -509,5 +522,5 @@ def test_blocks_without_run_spread_or_single_calls_are_anti_conservative() -> No
 
 
 def test_block_size_is_shared_by_both_runs() -> None:
-    assert baseline.block_size_for(400, 2000) == 40
-    assert baseline.block_size_for(100, 100) == 20
+    assert block_size_for(400, 2000) == 40
+    assert block_size_for(100, 100) == 20
