@@ -139,7 +139,7 @@ class PairedLatency:
     """The optimized model's latency over the original's, timed in interleaved blocks.
 
     Measured one after the other, two models see different machines on a shared runner; in
-    alternating blocks (`pytest_mlperf.ab`) they see the same one, so a ratio here is a
+    alternating blocks (`pytest_mlperf.regression.ab`) they see the same one, so a ratio here is a
     property of the models. `verdict` is on the median: "improvement" or "regression" when
     the change is significant and beyond the tolerance, else "same" or "unknown".
     """
