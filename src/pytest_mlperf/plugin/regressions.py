@@ -16,7 +16,7 @@ from ..regression.comparison import Comparison
 from ..regression.store import BaselineError, load_history, load_run, save_run
 from ..results import Check, Verdict
 
-METRICS_PER_RESULT = 3  # p50, p95 and throughput are tested; memory is a threshold
+METRICS_PER_RESULT = 4  # p50, p95, throughput and CPU time are tested; memory is a threshold
 
 
 @dataclass

@@ -36,8 +36,10 @@ MIN_BLOCKS = 3  # blocks per run at least for a test; fewer and the verdict says
 
 
 def unit_of(metric: str) -> str:
-    """``ms`` for latency statistics, ``rows/s`` for throughput, ``MB`` for memory."""
-    return "ms" if metric in PERCENTILES or metric == "mean" else UNITS.get(metric, "")
+    """``ms`` for latency statistics and CPU time per call, ``rows/s`` for throughput, ``MB``
+    for memory."""
+    timed = metric in PERCENTILES or metric in ("mean", "cpu_time")
+    return "ms" if timed else UNITS.get(metric, "")
 
 
 def block_size_for(n_baseline: int, n_current: int) -> int:
@@ -64,10 +66,14 @@ def block_summary(samples_ms: stats.FloatArray) -> dict[str, float]:
 
 
 def metric_value(entry: Mapping[str, Any], metric: str) -> float | None:
-    """The whole-run figure of a stored result: p50/p95 (ms), throughput (rows/s), memory (MB)."""
+    """The whole-run figure of a stored result: p50/p95 (ms), throughput (rows/s), CPU time per
+    call (ms; None without it), memory (MB)."""
     if metric in ("p50", "p95"):
         return float(entry["latency_ms"][metric])
     if metric == "throughput":
         return float(entry["throughput_rps"])
+    if metric == "cpu_time":
+        cpu = (entry.get("stability") or {}).get("cpu_ms")
+        return None if cpu is None else float(cpu)
     memory = entry.get("memory_mb")
     return None if memory is None else float(memory)

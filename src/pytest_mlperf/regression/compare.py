@@ -4,8 +4,14 @@ Comparison works on *blocks* of consecutive calls, not on single calls: calls of
 share the machine's drift and are autocorrelated, so a test that counts every call as an
 independent observation raises false alarms many times its nominal rate (``docs/regressions.md``,
 "Why not just compare two numbers?"). What the block test cannot see is a whole run being
-slower than usual; only the tolerance absorbs that, which is why another machine's baseline
-only ever warns and why the side-by-side measurement (:mod:`.ab`) is the tight gate.
+slower than usual. Two readings taken between windows of the measurement (:mod:`..probe`)
+cancel most of it: the machine-speed probe rescales every timing metric by how fast each run's
+machine was, and ``cpu_time`` compares the CPU time per call, from which waiting for the CPU
+drops out. A run that other processes held off the CPU (contended) judges its wall-clock
+metrics not at all: ``cpu_time`` decides (docs/regressions.md, "Runs measured apart on a
+noisy machine"). The tolerance and the run-to-run spread absorb the rest, which is why another
+machine's baseline only ever warns and why the side-by-side measurement (:mod:`.ab`) is the
+tight gate.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import stats
+from .. import probe, stats
 from ..numbers import fmt
+from ..results import Stability
 from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
@@ -28,7 +35,9 @@ from .store import BaselineError, entry_problem, fingerprint_of, is_figure, vali
 MEMORY_FLOOR_MB = 16.0  # a memory change smaller than this never counts, whatever the percent
 MIN_HISTORY = 3  # earlier runs holding a result before its own run-to-run spread is used
 
-METRICS = ("p50", "p95", "throughput", "memory")
+WALL_METRICS = ("p50", "p95", "throughput")  # from wall-clock samples: waiting counts
+TESTED_METRICS = (*WALL_METRICS, "cpu_time")  # each a block test in the Holm family
+METRICS = (*TESTED_METRICS, "memory")
 # --------------------------------------------------------------------------------------------
 # Comparison
 # --------------------------------------------------------------------------------------------
@@ -45,16 +54,37 @@ class _Rules:
     run_spread_pct: float
 
 
+def _figures(entry: Mapping[str, Any]) -> Stability | None:
+    stability = entry.get("stability")
+    return Stability.from_dict(stability) if isinstance(stability, dict) else None
+
+
+def _machine_free_value(entry: Mapping[str, Any], metric: str) -> float | None:
+    """A stored result's whole-run figure, in probe units when the run has a probe."""
+    figures = _figures(entry)
+    if metric == "cpu_time":
+        units = probe.cpu_in_probe_units(figures)
+        return None if units is None else float(np.median(units))
+    value = metric_value(entry, metric)
+    speed = None if figures is None else figures.probe_ms
+    if value is None or not speed:
+        return value
+    return value * speed if metric == "throughput" else value / speed
+
+
 def run_spread(
     history: Sequence[Mapping[str, Any]], metric: str, default_pct: float
 ) -> tuple[float, float | None, str]:
     """Run-to-run spread of a result's log statistic: ``(sd, degrees of freedom, source)``.
 
     From the earlier runs of the same result when there are at least ``MIN_HISTORY`` (their
-    standard deviation, which also holds each run's own sampling noise: slightly cautious);
-    otherwise the assumed ``default_pct``, taken as known.
+    standard deviation, in probe units when the runs have a probe, which also holds each run's
+    own sampling noise: slightly cautious); otherwise the assumed ``default_pct``, taken as
+    known.
     """
-    logs = [math.log(v) for e in history if (v := metric_value(e, metric)) is not None and v > 0]
+    logs = [
+        math.log(v) for e in history if (v := _machine_free_value(e, metric)) is not None and v > 0
+    ]
     if len(logs) >= MIN_HISTORY:
         sd = float(np.std(logs, ddof=1))
         return sd, float(len(logs) - 1), f"{len(logs)} earlier runs"
@@ -68,6 +98,7 @@ class _Pending:
     record: Comparison
     test: stats.RatioTest | None
     higher_is_worse: bool
+    contended_share: float | None = None  # a wall-clock metric of a contended run: not judged
 
 
 def _key(entry: Mapping[str, Any]) -> tuple[str, str, int]:
@@ -95,8 +126,15 @@ def _entry_comparisons(
     history: Sequence[Mapping[str, Any]],
     rules: _Rules,
 ) -> list[_Pending]:
-    """The four metric comparisons of one result; the timing ones carry their block test."""
+    """The metric comparisons of one result; the timing ones carry their block test."""
     size = block_size_for(len(baseline.get("samples_ms", [])), len(current.get("samples_ms", [])))
+    base_figures, cur_figures = _figures(baseline), _figures(current)
+    machine = probe.machine_ratio(base_figures, cur_figures)
+    shares = [
+        f.cpu_share
+        for f in (base_figures, cur_figures)
+        if f is not None and f.cpu_share is not None and probe.contended(f)
+    ]
     pending = []
     for metric in METRICS:
         base, cur = metric_value(baseline, metric), metric_value(current, metric)
@@ -106,26 +144,41 @@ def _entry_comparisons(
                 record = _judge_memory(record, rules.tolerance_pct / 100.0, rules.memory_floor_mb)
                 pending.append(_Pending(record, None, True))
             continue
-        a = block_values(baseline, metric, size)
-        b = block_values(current, metric, size)
+        if metric == "cpu_time":
+            a, b = probe.cpu_in_probe_units(base_figures), probe.cpu_in_probe_units(cur_figures)
+            if a is None or b is None:
+                continue  # a run without the readings (a test's own clock, an older release)
+            adjusted = "CPU time per call in units of each run's probe"
+        else:
+            a, b = block_values(baseline, metric, size), block_values(current, metric, size)
+            adjusted = None
+            if machine is not None:
+                b = b * machine if metric == "throughput" else b / machine
+                adjusted = (
+                    f"machine-speed adjusted by the probe (this run's machine x{machine:.2f})"
+                )
         test = None
         if min(a.size, b.size) >= MIN_BLOCKS:
             sd, df, source = run_spread(history, metric, rules.run_spread_pct)
             test = stats.unpaired_ratio_test(
                 a, b, confidence=1.0 - 2.0 * rules.alpha, run_sd=sd, run_df=df
             )
+            blocks = {"size": size, "baseline": int(a.size), "current": int(b.size)}
+            if metric == "cpu_time":
+                blocks["size"] = MIN_BLOCK  # one block per window of calls
             record = replace(
                 record,
                 ratio=test.ratio,
                 ci=test.ci,
                 confidence=test.confidence,
-                test=test.method,
-                blocks={"size": size, "baseline": int(a.size), "current": int(b.size)},
+                test=test.method if adjusted is None else f"{test.method}; {adjusted}",
+                blocks=blocks,
                 run_spread={"sd": sd, "source": source},
             )
         elif base and cur is not None:
             record = replace(record, ratio=cur / base)
-        pending.append(_Pending(record, test, metric != "throughput"))
+        share = min(shares) if shares and metric in WALL_METRICS else None
+        pending.append(_Pending(record, test, metric != "throughput", share))
     return pending
 
 
@@ -165,7 +218,7 @@ def _finish(items: list[_Pending], alpha: float, bonferroni: int | None = None) 
     Slower and faster are two families, each adjusted on its own (Holm, or Bonferroni over a
     given family size), so the chance of any false regression in the run stays within alpha.
     """
-    tested = [p for p in items if p.test is not None]
+    tested = [p for p in items if p.test is not None and p.contended_share is None]
     worse = [_p_worse(p) for p in tested]
     better = [_p_better(p) for p in tested]
     if bonferroni is None:
@@ -189,7 +242,9 @@ def _finish(items: list[_Pending], alpha: float, bonferroni: int | None = None) 
         record = replace(item.record, p_value=p_value, p_adjusted=p_adjusted)
         item.record = _with_verdict(record, ComparisonVerdict(verdict))
     for item in items:
-        if item.test is None and item.record.metric != "memory":
+        if item.test is not None and item.contended_share is not None:
+            item.record = _judge_contended(item.record, item.contended_share)
+        elif item.test is None and item.record.metric != "memory":
             item.record = _judge_untested(item.record)
 
 
@@ -225,8 +280,10 @@ def _with_verdict(record: Comparison, verdict: ComparisonVerdict) -> Comparison:
     assert record.ci is not None and record.confidence is not None
     assert record.ratio is not None and record.p_adjusted is not None
     lo, hi = record.ci
+    adjusted = record.test is not None and "probe" in record.test
     detail = (
-        f"; ratio {record.ratio:.3f}, {record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
+        f"; ratio {record.ratio:.3f}{' machine-adjusted' if adjusted else ''}, "
+        f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
         f"p={record.p_adjusted:.2g} adjusted; tolerance {record.tolerance_pct:g}%)"
     )
     return replace(record, message=_MESSAGES[record.verdict].format(_change_text(record) + detail))
@@ -243,6 +300,22 @@ def _judge_untested(record: Comparison) -> Comparison:
         message=(
             f"{_change_text(record)}; no test: fewer than {MIN_BLOCKS} blocks of {MIN_BLOCK} "
             "calls in one of the runs)"
+        ),
+    )
+
+
+def _judge_contended(record: Comparison, share: float) -> Comparison:
+    """A wall-clock metric of a run held off the CPU: shown, never judged (not in the family)."""
+    assert record.ratio is not None and record.ci is not None and record.confidence is not None
+    lo, hi = record.ci
+    return replace(
+        record,
+        verdict=ComparisonVerdict.UNKNOWN,
+        message=(
+            f"not judged: {_change_text(record)}; ratio {record.ratio:.3f}, "
+            f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}]); other processes held this "
+            f"comparison's runs off the CPU (CPU share {share:.0%}), so wall-clock times "
+            "include waiting: cpu_time decides"
         ),
     )
 
