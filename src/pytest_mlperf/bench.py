@@ -8,6 +8,7 @@ batch, storing the sample, looking at the verdicts) happens outside it.
 from __future__ import annotations
 
 import gc
+import math
 import numbers
 import os
 import sys
@@ -150,16 +151,19 @@ def time_calls(
     calls: int,
     clock: Callable[[], int],
     phase: str = "the timed loop",
+    deadline: int | None = None,
 ) -> list[int]:
-    """``calls`` timed calls (clock ticks each) on the batches from ``start`` on, cycling.
+    """``calls`` timed calls (clock ticks each) on the batches from ``start`` on, cycling; fewer
+    when a call ends after ``deadline`` (a clock reading).
 
     Nothing runs between the two clock reads but the call; a call that raises becomes a
-    :class:`ModelCallError` naming ``phase``. For callers that time fixed blocks (side-by-side
-    A/B); :class:`Benchmarker` stops on its verdicts and deadline instead.
+    :class:`ModelCallError` naming ``phase``. :class:`Benchmarker` times its windows with it,
+    the side-by-side A/B its blocks.
     """
     fn, count = target.fn, len(batches)
     samples: list[int] = []
     append = samples.append
+    end = math.inf if deadline is None else deadline
     try:
         for i in range(start, start + calls):
             batch = batches[i % count]
@@ -167,6 +171,8 @@ def time_calls(
             fn(batch)
             t1 = clock()
             append(t1 - t0)
+            if t1 > end:
+                break
     except Exception as exc:
         raise call_error(target, exc, phase) from exc
     return samples
@@ -329,28 +335,15 @@ class Benchmarker:
         looks = {n for n in judge.looks if n < cap} if judge.has_time_limits else set()
         marks = sorted(looks | set(range(stability.WINDOW, cap, stability.WINDOW)) | {cap})
         samples: list[int] = []
-        append = samples.append
         clock = self.clock
-        fn = target.fn
-        count = len(batches)
         windows = WindowClock(enabled=clock is time.perf_counter_ns)
         with quiet_interpreter(self.disable_gc):
             deadline = clock() + int(self.max_time * 1e9)  # after gc.collect(), not before
             windows.start(0)
             for mark in marks:
+                n = len(samples)
+                samples += time_calls(target, batches, n, mark - n, clock, deadline=deadline)
                 i = len(samples)
-                try:
-                    while i < mark:
-                        batch = batches[i % count]
-                        t0 = clock()
-                        fn(batch)
-                        t1 = clock()
-                        append(t1 - t0)
-                        i += 1
-                        if t1 > deadline:
-                            break
-                except Exception as exc:
-                    raise call_error(target, exc, "the timed loop") from exc
                 windows.end(i)
                 judge.cpu_share = stability.cpu_share(windows.windows)
                 if i < mark:

@@ -24,7 +24,7 @@ from .results import Check
 # (0.003 at 95%). Seeded simulation (tests/test_judge.py) puts each wrong verdict near 3% for
 # normal latencies and at most ~8% for very skewed ones (lognormal, sigma = 1).
 MEAN_SCHEDULE_QUANTILE = 0.95
-MEAN_BLOCK = 20
+MEAN_BLOCK = stability.WINDOW  # the mean limits' blocks are the stability windows
 MEAN_MIN_BLOCKS = 5
 MEAN_LEVEL_PER_ERROR = 0.06
 
