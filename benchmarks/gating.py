@@ -434,7 +434,7 @@ def mlperf_summary(rounds: list[dict[str, Any]]) -> dict[str, Any]:
                 "any": rate([bool(row.get("regressed")) for row in rows]),
                 "p95_ratio": spread([row.get("ratios", {}).get("p95") for row in rows]),
                 "p50_ratio": spread([row.get("ratios", {}).get("p50") for row in rows]),
-                "cpu_ratio": spread([row.get("ratios", {}).get("cpu") for row in rows]),
+                "cpu_ratio": spread([row.get("ratios", {}).get("cpu_time") for row in rows]),
                 "verdicts": dict(
                     Counter(f"{m} {v}" for row in rows for m, v in row.get("verdicts", {}).items())
                 ),
