@@ -13,7 +13,7 @@ from hypothesis.extra.numpy import arrays
 from scipy.stats import binom, norm
 from scipy.stats import t as student_t
 
-from pytest_mlperf.results import Check
+from pytest_mlperf.results import Check, RunVerdict
 from pytest_mlperf.stats import (
     SequentialDesign,
     Verdict,
@@ -447,3 +447,13 @@ def test_a_check_verdict_has_one_json_and_one_printed_spelling() -> None:
     assert Verdict.worst(["pass", Verdict.INCONCLUSIVE]) is Verdict.INCONCLUSIVE
     assert Verdict.worst(["pass", "fail", "inconclusive"]) is Verdict.FAIL
     assert Verdict.worst([]) is None
+
+
+def test_a_run_verdict_is_printed_from_one_place() -> None:
+    assert RunVerdict.of(True) is RunVerdict.FAIL and RunVerdict.of(False) is RunVerdict.PASS
+    assert [RunVerdict.label_of(v) for v in ("pass", "WARN", RunVerdict.FAIL)] == [
+        "PASS",
+        "WARN",
+        "FAIL",
+    ]
+    assert RunVerdict.label_of("odd") == "ODD"  # a foreign report's word, still shown

@@ -30,6 +30,7 @@ from .cost.estimate import SCHEMA as COST_SCHEMA
 from .neutral import neutral
 from .regression import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
 from .report.cost import cost_markdown, cost_terminal_lines
+from .results import RunVerdict
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 Handler = Callable[[argparse.Namespace], int]
@@ -198,7 +199,7 @@ def run_compare(args: argparse.Namespace) -> int:
         if not same_machine:
             print("note: the runs come from different machines: differences only warn")
         counts = ", ".join(f"{summary[v]} {v}" for v in ("regression", "warn", "improvement"))
-        print(f"compare {summary['verdict'].upper()}: {counts}")
+        print(f"compare {RunVerdict.label_of(summary['verdict'])}: {counts}")
     return EXIT_FAILED if summary["verdict"] == "fail" else EXIT_OK
 
 
@@ -245,7 +246,7 @@ def _gate(report: dict[str, Any], *, say: bool = True) -> int:
         print(
             f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['failed_checks']} "
             f"failed checks, {summary.get('errors', 0)} errors -> "
-            f"{str(summary['verdict']).upper()}"
+            f"{RunVerdict.label_of(summary['verdict'])}"
         )
     return EXIT_FAILED if summary["verdict"] == "fail" else EXIT_OK
 
@@ -416,7 +417,7 @@ def run_cost(args: argparse.Namespace) -> int:
         if config.source:
             print(f"config: {config.source}")
     if verdict is not None and args.format != "json":
-        print(f"budget {verdict.upper()}: {entry['budget']['message']}")
+        print(f"budget {RunVerdict.label_of(verdict)}: {entry['budget']['message']}")
     return EXIT_FAILED if verdict == "fail" else EXIT_OK
 
 

@@ -46,6 +46,35 @@ class Verdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
         return cls.PASS if spelled else None
 
 
+class RunVerdict(str, enum.Enum):  # noqa: UP042 (StrEnum would change str())
+    """The verdict of a whole run, a session budget or a comparison gate; the value is the
+    JSON spelling, :attr:`label` the printed one."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def label(self) -> str:
+        """How people read it: always upper case (``PASS``, ``WARN``, ``FAIL``)."""
+        text: str = self.value
+        return text.upper()
+
+    @classmethod
+    def of(cls, failed: bool) -> RunVerdict:
+        return cls.FAIL if failed else cls.PASS
+
+    @classmethod
+    def label_of(cls, value: Any) -> str:
+        """The printed verdict of a record's ``verdict`` field, in the one place renderers take
+        it from; an unknown word in a foreign or damaged report is shown in the same case."""
+        text = str(getattr(value, "value", value))
+        try:
+            return cls(text.lower()).label
+        except ValueError:
+            return text.upper()
+
+
 @dataclass(frozen=True)
 class Check:
     """One limit applied to one result, with its verdict and a one-line explanation."""
@@ -382,5 +411,5 @@ def run_summary(report: dict[str, Any]) -> dict[str, Any]:
         "regressions": regressions,
         "improvements": sum(c.verdict is ComparisonVerdict.IMPROVEMENT for c in comparisons),
         "errors": len(report.get("errors", [])),
-        "verdict": "fail" if broken else "pass",
+        "verdict": RunVerdict.of(bool(broken)).value,
     }

@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import probe, stats
 from ..numbers import fmt
-from ..results import Stability
+from ..results import RunVerdict, Stability
 from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
@@ -445,4 +445,4 @@ def comparison_gate(comparisons: Iterable[Comparison]) -> dict[str, Any]:
         total += 1
         counts[c.verdict.value] += 1
         failed += c.fails_run
-    return {"comparisons": total, **counts, "verdict": "fail" if failed else "pass"}
+    return {"comparisons": total, **counts, "verdict": RunVerdict.of(failed > 0).value}

@@ -25,6 +25,7 @@ from ..judge import MEAN_CI_MISSING
 from ..numbers import finite, fmt, usd
 from ..numbers import p_value as format_p
 from ..regression.comparison import Comparison, ComparisonKind, comparisons_of
+from ..results import RunVerdict
 from .common import drift_text, result_verdict, short_test, stability_line
 
 if TYPE_CHECKING:
@@ -230,15 +231,17 @@ class Page:
         return out
 
     def _title(self) -> str:
-        verdict = str(_dict(self.report.get("summary")).get("verdict", "")).upper()
-        return f"pytest-mlperf: {verdict}" if verdict else "pytest-mlperf report"
+        verdict = _dict(self.report.get("summary")).get("verdict", "")
+        return (
+            f"pytest-mlperf: {RunVerdict.label_of(verdict)}" if verdict else "pytest-mlperf report"
+        )
 
     def _summary(self) -> dict[str, Any]:
         summary = _dict(self.report.get("summary"))
         regressions = sum(c.fails_run for c in comparisons_of(self.report))
         verdict = str(summary.get("verdict") or ("fail" if regressions else "pass"))
         return {
-            "verdict": verdict.upper(),
+            "verdict": RunVerdict.label_of(verdict),
             "css": css_class(verdict),
             "counts": [
                 ("benchmarks", summary.get("benchmarks", len(self.results))),

@@ -17,6 +17,7 @@ from typing import Any
 from ..numbers import fmt as num
 from ..numbers import usd
 from ..regression.comparison import Comparison, comparisons_of, flagged
+from ..results import RunVerdict
 from .common import (
     checks_with,
     comparison_line,
@@ -264,7 +265,7 @@ def _parts(report: Mapping[str, Any], limit: int) -> dict[str, _Part]:
     summary = report["summary"]
     icon = "✅" if summary["verdict"] == "pass" else "❌"
     head = [
-        f"## {icon} pytest-mlperf: {escape_md(str(summary['verdict']).upper())}",
+        f"## {icon} pytest-mlperf: {escape_md(RunVerdict.label_of(summary['verdict']))}",
         "",
         f"{summary['benchmarks']} benchmarks, {summary['checks']} checks: "
         f"{summary['failed_checks']} failed, {summary['inconclusive_checks']} inconclusive, "

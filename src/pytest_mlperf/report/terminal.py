@@ -8,6 +8,7 @@ from typing import Any
 from ..neutral import neutral
 from ..regression.comparison import Comparison, comparisons_of
 from ..regression.comparison import ComparisonVerdict as Verdict
+from ..results import RunVerdict
 from .common import (
     COLUMNS,
     checks_with,
@@ -74,7 +75,9 @@ def render_terminal(
         lines.append("INTERRUPTED: the run was stopped before its end: this report is partial")
     budget = report.get("budget")
     if budget and (not quiet or budget["verdict"] == "fail"):
-        lines.append(neutral(f"SESSION BUDGET {budget['verdict'].upper()}: {budget['message']}"))
+        lines.append(
+            neutral(f"SESSION BUDGET {RunVerdict.label_of(budget['verdict'])}: {budget['message']}")
+        )
     if not quiet:
         lines += [neutral(f"WARNING: {warning}") for warning in report.get("warnings") or []]
     if verbose:
@@ -85,6 +88,6 @@ def render_terminal(
         lines.append(
             f"pytest-mlperf: {summary['benchmarks']} benchmarks, {summary['checks']} checks, "
             f"{summary['failed_checks']} failed, {summary['inconclusive_checks']} inconclusive"
-            f"{regression_count(report)} -> {summary['verdict'].upper()}"
+            f"{regression_count(report)} -> {RunVerdict.label_of(summary['verdict'])}"
         )
     return lines
