@@ -1,7 +1,7 @@
 """pytest glue: options and ini twins, markers, the `model_bench` fixture, and the manager.
 
 The only part of pytest-mlperf that knows about pytest hooks. Options come from one table
-(`config.OPTIONS`); markers from their defining functions (`marks.py`); everything a run does
+(`settings.OPTIONS`); markers from their defining functions (`marks.py`); everything a run does
 with its results goes through the hooks of `manager.Manager` and its collaborators.
 """
 

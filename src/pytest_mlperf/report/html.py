@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..judge import MEAN_CI_MISSING
+from ..marks import PERCENTILES
 from ..numbers import finite, fmt, usd
 from ..numbers import p_value as format_p
 from ..regression.comparison import Comparison, ComparisonKind, comparisons_of
@@ -39,7 +40,7 @@ MAX_LATENCY_FIGURES = 100
 MAX_SWEEP_FIGURES = 20
 UNFOLDED_RESULTS = 50  # above, the tables show what failed and fold the rest
 MAX_COST_DETAILS = 50  # benchmarks whose every tier (and cost figure) the page shows
-LATENCY_METRICS = ("p50", "p90", "p95", "p99", "mean")
+LATENCY_METRICS = (*PERCENTILES, "mean")
 HIGHER_IS_BETTER = ("throughput",)
 VERDICT_CLASSES = {
     "pass": "pass",
