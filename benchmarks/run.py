@@ -467,8 +467,9 @@ def parse_args(argv: list[str] | None = None) -> Options:
         "--ab-injection",
         choices=slowdown.MODES,
         default="proportional",
-        help="section 5 slowdown: proportional to each call (every percentile +pct, default) "
-        "or fixed (pct x the reference median, the peers' protocol)",
+        help="section 5 slowdown: proportional to each call (every percentile +pct, default), "
+        "fixed (pct x the reference median, the peers' protocol), or work (proportional, "
+        "as calibrated arithmetic instead of a busy-wait on the clock)",
     )
     add(
         "--ab-gates",
