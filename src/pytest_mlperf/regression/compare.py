@@ -99,6 +99,7 @@ class _Pending:
     test: stats.RatioTest | None
     higher_is_worse: bool
     contended_share: float | None = None  # a wall-clock metric of a contended run: not judged
+    machine_adjusted: bool = False  # compared in units of each run's machine-speed probe
 
 
 def _key(entry: Mapping[str, Any]) -> tuple[str, str, int]:
@@ -178,7 +179,7 @@ def _entry_comparisons(
         elif base and cur is not None:
             record = replace(record, ratio=cur / base)
         share = min(shares) if shares and metric in WALL_METRICS else None
-        pending.append(_Pending(record, test, metric != "throughput", share))
+        pending.append(_Pending(record, test, metric != "throughput", share, adjusted is not None))
     return pending
 
 
@@ -240,7 +241,7 @@ def _finish(items: list[_Pending], alpha: float, bonferroni: int | None = None) 
         worse_side = (item.test.ratio > 1.0) == item.higher_is_worse
         p_value, p_adjusted = (pw, aw) if worse_side else (pb, ab)
         record = replace(item.record, p_value=p_value, p_adjusted=p_adjusted)
-        item.record = _with_verdict(record, ComparisonVerdict(verdict))
+        item.record = _with_verdict(record, ComparisonVerdict(verdict), item.machine_adjusted)
     for item in items:
         if item.test is not None and item.contended_share is not None:
             item.record = _judge_contended(item.record, item.contended_share)
@@ -274,15 +275,16 @@ _MESSAGES = {
 }
 
 
-def _with_verdict(record: Comparison, verdict: ComparisonVerdict) -> Comparison:
+def _with_verdict(
+    record: Comparison, verdict: ComparisonVerdict, machine_adjusted: bool = False
+) -> Comparison:
     """The tested record with its verdict (WARN when it does not gate) and its one line."""
     record = replace(record, verdict=verdict)
     assert record.ci is not None and record.confidence is not None
     assert record.ratio is not None and record.p_adjusted is not None
     lo, hi = record.ci
-    adjusted = record.test is not None and "probe" in record.test
     detail = (
-        f"; ratio {record.ratio:.3f}{' machine-adjusted' if adjusted else ''}, "
+        f"; ratio {record.ratio:.3f}{' machine-adjusted' if machine_adjusted else ''}, "
         f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
         f"p={record.p_adjusted:.2g} adjusted; tolerance {record.tolerance_pct:g}%)"
     )
