@@ -200,7 +200,9 @@ def _unpriced(ctx: Context, name: str, reason: str) -> CostEstimate:
 
 
 def _cheapest(options: Sequence[CostEstimate]) -> CostEstimate:
-    return min(options, key=lambda e: round(e.total_cost, 6))
+    """The cheapest option by exact total (the first on a tie). Rounding the totals first made
+    a tiny bill pick the dearer architecture, so a slower model could cost less."""
+    return min(options, key=lambda e: e.total_cost)
 
 
 # --- serverless functions -------------------------------------------------------------------
