@@ -78,7 +78,7 @@ def _settings(mode: str, base_ns: dict[str, float]) -> str:
 
     def workload(key, fraction):
         w = WL[key]
-        return w, slowed(w.fn, fraction, MODE, BASE_NS.get(key, 0.0))
+        return w, slowed(w.fn, fraction, MODE, BASE_NS.get(key, 0.0), w.batches[0])
     """
 
 
