@@ -5,6 +5,7 @@ found in at least 90 of 100, +25% in at least 99 of 100)."""
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
@@ -55,15 +56,28 @@ def recorders(step_a: int = 1000, step_b: int = 1000) -> tuple[Recorder, Recorde
 # --------------------------------------------------------------------------------------------
 
 
-def test_blocks_alternate_ab_ba_on_the_same_batches() -> None:
+def test_models_take_turns_call_by_call_on_the_same_batches() -> None:
     a, b, clock = recorders()
     result = measure_ab(a, b, X, blocks=4, max_blocks=4, block_calls=20, warmup=3, clock=clock)
     assert [blk.order for blk in result.blocks] == ["AB", "BA", "AB", "BA"]
     assert "".join(a.log[:6]) == "ABABAB"  # warm-up, outside the blocks
-    blocks = "".join(a.log[6:])
-    assert blocks == "".join(who * 20 for who in "ABBAABBA")
+    pairs = "".join(a.log[6:])
+    assert pairs == ("ABBA" * 10 + "BAAB" * 10) * 2  # each pair: 20 calls of each, in turns
     assert a.batches == b.batches  # both models see the same rows in the same order
-    assert result.n_calls == 80 and result.n_pairs == 4
+    assert result.n_calls == 80 and result.n_pairs == 4 and result.interleave == 1
+
+
+@pytest.mark.parametrize(("interleave", "pattern"), [(20, "A" * 20 + "B" * 20), (5, "AAAAABBBBB")])
+def test_interleave_sets_the_calls_per_turn(interleave: int, pattern: str) -> None:
+    a, b, clock = recorders()
+    measure_ab(
+        a, b, X, blocks=2, max_blocks=2, block_calls=20, warmup=0, interleave=interleave,
+        clock=clock,
+    )  # fmt: skip
+    first_pair = "".join(a.log[:40])
+    assert first_pair.startswith(pattern)  # interleave=block_calls: block after block
+    assert first_pair.count("A") == first_pair.count("B") == 20
+    assert a.batches == b.batches
 
 
 def test_identical_models_give_ratio_one_and_same() -> None:
@@ -130,6 +144,52 @@ def test_works_on_real_models_and_names_them() -> None:
     assert result.method == "predict"
 
 
+class Napper:
+    """A model that waits (off the CPU, like a call held off it by other processes) and then
+    works for ``work`` loop steps, so its CPU share is far below 95%."""
+
+    def __init__(self, work: int) -> None:
+        self.work = work
+
+    def predict(self, batch: np.ndarray) -> int:
+        time.sleep(0.0003)
+        return sum(range(self.work))
+
+
+def test_a_comparison_held_off_the_cpu_is_decided_on_cpu_time() -> None:
+    result = measure_ab(
+        Napper(2_000), Napper(8_000), X, blocks=6, max_blocks=12, block_calls=20, warmup=2
+    )
+    assert result.cpu_share is not None and result.cpu_share < 0.95 and result.contended
+    assert result.metric == "cpu_time" and result.asked_metric == "p95"
+    assert result.verdict == ComparisonVerdict.REGRESSION  # four times the work
+    assert result.verdicts["p95"] == result.verdicts["p50"] == ComparisonVerdict.UNKNOWN
+    assert "CPU share" in result.summary() and "cpu_time decided instead of p95" in str(result)
+    records = {c.metric: c for c in result.comparisons("t.py::test_ab")}
+    assert records["cpu_time"].gating and records["cpu_time"].fails_run
+    assert not records["p95"].gating and records["p95"].verdict == ComparisonVerdict.UNKNOWN
+    assert "not judged" in records["p95"].message and "CPU share" in records["p95"].message
+    assert records["cpu_time"].unit == "ms" and records["cpu_time"].current > 0
+
+
+def test_an_uncontended_comparison_keeps_its_metric_and_reports_cpu_time() -> None:
+    y = (X[:, 0] > 60).astype(int)
+    lr = LogisticRegression().fit(X, y)
+    result = measure_ab(lr, lr, X, blocks=2, max_blocks=2, block_calls=20, warmup=2)
+    assert "cpu_time" in result.tests and all("cpu_time" in b.baseline for b in result.blocks)
+    data = result.to_dict()
+    assert data["asked_metric"] == "p95" and data["cpu_share"] > 0
+    if not result.contended:  # on a busy machine other processes may take the CPU here
+        assert result.metric == "p95" and result.contention_note == ""
+
+
+def test_a_fake_clock_reads_no_cpu_time() -> None:
+    a, b, clock = recorders()
+    result = measure_ab(a, b, X, blocks=2, max_blocks=2, block_calls=20, warmup=0, clock=clock)
+    assert "cpu_time" not in result.tests and result.cpu_share is None
+    assert [c.metric for c in result.comparisons()] == ["p50", "p95", "throughput"]
+
+
 # --------------------------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------------------------
@@ -194,6 +254,9 @@ def test_without_the_gate_a_regression_is_a_warning_everywhere() -> None:
         ({"metric": "p99"}, "metric must be one of p50, p95, mean"),
         ({"test": "ks"}, "test must be 't' or 'wilcoxon'"),
         ({"unknown_p": 1.0}, "unknown_p must be in [0, 1)"),
+        ({"interleave": 0}, "interleave must be from 1 to block_calls (200)"),
+        ({"block_calls": 20, "interleave": 21}, "interleave must be from 1 to block_calls (20)"),
+        ({"metric": "cpu_time"}, "metric must be one of p50, p95, mean"),
     ],
 )
 def test_bad_settings_name_the_setting(options: dict[str, Any], message: str) -> None:

@@ -190,6 +190,7 @@ AB_CHECKS: dict[str, Callable[..., Any]] = {
     "metric": text,
     "test": text,
     "unknown_p": real_in(0.0, 1.0),
+    "interleave": whole_from(1),
     "warmup": whole_from(0),
     "max_time": real_in(0.0, MAX_SECONDS, above=True),
     "disable_gc": flag,

@@ -278,7 +278,7 @@ class ModelOptimizer:
             p95_ratio=result.p95_ratio,
             p50_ci=(test.ci[0], test.ci[1]),
             confidence=test.confidence,
-            verdict=result.verdicts["p50"],
+            verdict=result.verdict,  # on p50, or on CPU time when the machine was contended
             tolerance=self.min_gain,
             pairs=result.n_pairs,
             block_calls=result.block_calls,

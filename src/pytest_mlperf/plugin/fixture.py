@@ -151,7 +151,8 @@ class ModelBench:
         method: str = "predict",
         **options: Any,
     ) -> ABResult:
-        """Time baseline and candidate in interleaved paired blocks; judge their p95 ratio.
+        """Time baseline and candidate taking turns call by call; judge their p95 ratio (their
+        CPU time per call when other processes held the comparison off the CPU).
 
         The verdict is REGRESSION only when the candidate is significantly slower by more
         than the tolerance (the regression marker's max_pct, else --mlperf-regression-pct).

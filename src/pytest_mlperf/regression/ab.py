@@ -1,11 +1,14 @@
 """Side-by-side A/B: baseline and candidate timed as interleaved paired blocks in one process.
 
 A stored baseline comes from another job, whose machine may simply have been slower; no
-statistic can tell that apart from a regression. Here both models run in the same process,
-alternating blocks of calls in the order AB, BA, AB, ..., so the two blocks of a pair share the
-machine's state and alternating the order cancels a steady drift. The unit of the test is the
-pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by default),
-and a paired one-sided test on the ``d_i`` (``docs/regressions.md``, "Side by side").
+statistic can tell that apart from a regression. Here both models run in the same process.
+A pair is a block of ``block_calls`` calls of each model, and inside the pair the two models
+take turns in runs of ``interleave`` calls (ABBA ABBA ... with one call per run), so both
+blocks are measured over the same second of the machine's time. On a shared machine the speed
+moves within a second: adjacent 100-call blocks of the same forest differed by a log-sd of
+0.16-0.21, calls taking turns by 0.02 (docs/regressions.md, "Side by side"). The unit of the
+test is the pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by
+default), and a paired one-sided test on the ``d_i``.
 
 REGRESSION needs the test to be significant *and* the ratio to exceed ``1 + tolerance``;
 IMPROVEMENT is the mirror image. When the first ``blocks`` pairs leave the answer UNKNOWN
@@ -27,11 +30,13 @@ import numpy as np
 
 from .. import stats
 from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
+from ..probe import CONTENTION_FREE
 from . import DEFAULT_MAX_PCT
-from .blocks import MIN_BLOCK, block_summary, unit_of
+from .blocks import MIN_BLOCK, TIMER_FLOOR_MS, block_summary, unit_of
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 
-AB_METRICS = ("p50", "p95", "mean")
+WALL_METRICS = ("p50", "p95", "mean")
+AB_METRICS = (*WALL_METRICS, "cpu_time")  # cpu_time: mean process CPU time per call (ms)
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,27 @@ class ABResult:
     looks: list[dict[str, Any]] = field(default_factory=list)
     verdicts: dict[str, ComparisonVerdict] = field(default_factory=dict)  # per metric
     elapsed_s: float = 0.0
+    interleave: int = 1  # calls of one model before the other takes its turn
+    cpu_share: float | None = None  # process CPU time / wall time of the timed calls
+    asked_metric: str = ""  # the metric asked for; ``metric`` is cpu_time when contended
+
+    @property
+    def contended(self) -> bool:
+        """Other processes held this comparison off the CPU: its wall-clock times include
+        waiting for the CPU, so CPU time per call decided (docs/regressions.md)."""
+        return self.cpu_share is not None and self.cpu_share < CONTENTION_FREE
+
+    @property
+    def contention_note(self) -> str:
+        """One line on why cpu_time decided, empty when it did not."""
+        if not self.contended or self.asked_metric == self.metric:
+            return ""
+        assert self.cpu_share is not None
+        return (
+            f"other processes held this comparison off the CPU (CPU share "
+            f"{self.cpu_share:.0%}), so wall-clock times include waiting: cpu_time decided "
+            f"instead of {self.asked_metric}"
+        )
 
     @property
     def ratio(self) -> float:
@@ -121,11 +147,12 @@ class ABResult:
         """One line: verdict, ratio with its interval, p-value, tolerance."""
         lo, hi = self.ci
         level = f"{self.tests[self.metric].confidence:.0%}"
+        note = f"; {self.contention_note}" if self.contention_note else ""
         return (
             f"{self.verdict.label}: {self.metric} ratio {self.ratio:.3f} "
             f"[{level} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
             f"(tolerance {self.tolerance_pct:g}%, alpha {self.alpha:g}, "
-            f"{self.n_pairs} pairs x {self.block_calls} calls)"
+            f"{self.n_pairs} pairs x {self.block_calls} calls{note})"
         )
 
     def __str__(self) -> str:
@@ -135,6 +162,8 @@ class ABResult:
             f"  {self.summary()}",
         ]
         for metric in AB_METRICS:
+            if metric not in self.tests:
+                continue
             test = self.tests[metric]
             label = "throughput" if metric == "mean" else metric
             ratio, (lo, hi) = test.ratio, test.ci
@@ -160,6 +189,9 @@ class ABResult:
             "method": self.method,
             "batch_size": self.batch_size,
             "block_calls": self.block_calls,
+            "interleave": self.interleave,
+            "cpu_share": self.cpu_share,
+            "asked_metric": self.asked_metric or self.metric,
             "pairs": self.n_pairs,
             "calls_per_model": self.n_calls,
             "stop_reason": self.stop_reason,
@@ -189,6 +221,8 @@ class ABResult:
         """
         records = []
         for metric in AB_METRICS:
+            if metric not in self.tests:
+                continue
             test = self.tests[metric]
             base, cand = self.typical(metric)
             ratio, (lo, hi) = test.ratio, test.ci
@@ -218,9 +252,11 @@ class ABResult:
                 gating=gating and metric == self.metric,
             )
             improved = record.verdict is ComparisonVerdict.IMPROVEMENT
+            judged = not self.contention_note or metric not in WALL_METRICS
             message = (
-                f"A/B {name}: {record.verdict.value}, candidate/baseline {ratio:.3f} "
-                f"[{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+                f"A/B {name}: {record.verdict.value if judged else 'not judged'}, "
+                f"candidate/baseline {ratio:.3f} [{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+                + ("" if judged else f"; {self.contention_note}")
             )
             records.append(
                 replace(record, p_value=p_better if improved else p_worse, message=message)
@@ -232,18 +268,37 @@ def _measure_pair(
     targets: tuple[Target, Target],
     batches: list[Any],
     pair: int,
-    block_calls: int,
+    design: ABDesign,
     clock: Callable[[], int],
+    cpu_time: bool,
 ) -> ABBlock:
-    """One block of each model on the same batches, baseline first on even pairs (AB, BA, ...)."""
-    order = (0, 1) if pair % 2 == 0 else (1, 0)
-    figures: dict[int, dict[str, float]] = {}
-    for who in order:
-        ticks = time_calls(
-            targets[who], batches, pair * block_calls, block_calls, clock, "the A/B timed loop"
-        )
-        figures[who] = block_summary(np.asarray(ticks, dtype=np.float64) / 1e6)
-    return ABBlock(pair, "AB" if order[0] == 0 else "BA", figures[0], figures[1])
+    """One block of each model on the same batches, the two taking turns in runs of
+    ``design.interleave`` calls; the order of the runs alternates (AB BA AB ...), and the
+    baseline starts on even pairs. With ``cpu_time``, each block's mean process CPU time per
+    call too (off with a fake clock, against which CPU time means nothing)."""
+    size, run = design.block_calls, design.interleave
+    ticks: tuple[list[int], list[int]] = ([], [])
+    cpu: tuple[list[int], list[int]] | None = ([], []) if cpu_time else None
+    for turn, first in enumerate(range(0, size, run)):
+        order = (0, 1) if (pair + turn) % 2 == 0 else (1, 0)
+        calls = min(run, size - first)
+        for who in order:
+            ticks[who].extend(
+                time_calls(
+                    targets[who],
+                    batches,
+                    pair * size + first,
+                    calls,
+                    clock,
+                    "the A/B timed loop",
+                    cpu_ns=None if cpu is None else cpu[who],
+                )
+            )
+    figures = [block_summary(np.asarray(t, dtype=np.float64) / 1e6) for t in ticks]
+    if cpu is not None:
+        for who, spent in enumerate(cpu):
+            figures[who]["cpu_time"] = max(float(np.mean(spent)) / 1e6, TIMER_FLOOR_MS)
+    return ABBlock(pair, "AB" if pair % 2 == 0 else "BA", figures[0], figures[1])
 
 
 def _tests(blocks: list[ABBlock], confidence: float, test: str) -> dict[str, stats.RatioTest]:
@@ -255,7 +310,25 @@ def _tests(blocks: list[ABBlock], confidence: float, test: str) -> dict[str, sta
             method=test,
         )
         for m in AB_METRICS
+        if m in blocks[0].baseline
     }
+
+
+def _cpu_share(blocks: list[ABBlock]) -> float | None:
+    """CPU time over wall time of the timed calls (every block has the same number of calls),
+    None without CPU readings."""
+    sides = [side for b in blocks for side in (b.baseline, b.candidate)]
+    if not sides or "cpu_time" not in sides[0]:
+        return None
+    wall = sum(side["mean"] for side in sides)
+    return sum(side["cpu_time"] for side in sides) / wall if wall > 0 else None
+
+
+def _deciding_metric(asked: str, blocks: list[ABBlock]) -> str:
+    """The asked metric, or cpu_time when other processes held the comparison off the CPU."""
+    share = _cpu_share(blocks)
+    contended = share is not None and share < CONTENTION_FREE
+    return "cpu_time" if contended and asked in WALL_METRICS else asked
 
 
 @dataclass(frozen=True)
@@ -270,6 +343,7 @@ class ABDesign:
     metric: str = "p95"
     test: str = "t"
     unknown_p: float = 0.15
+    interleave: int = 1
 
     def __post_init__(self) -> None:
         if self.blocks < 2:
@@ -284,12 +358,19 @@ class ABDesign:
             raise ValueError(f"tolerance_pct must be >= 0, got {self.tolerance_pct!r}")
         if not 0.0 < self.alpha < 0.5:
             raise ValueError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
-        if self.metric not in AB_METRICS:
-            raise ValueError(f"metric must be one of {', '.join(AB_METRICS)}, got {self.metric!r}")
+        if self.metric not in WALL_METRICS:
+            raise ValueError(
+                f"metric must be one of {', '.join(WALL_METRICS)}, got {self.metric!r}"
+            )
         if self.test not in ("t", "wilcoxon"):
             raise ValueError(f"test must be 't' or 'wilcoxon', got {self.test!r}")
         if not 0.0 <= self.unknown_p < 1.0:
             raise ValueError(f"unknown_p must be in [0, 1), got {self.unknown_p!r}")
+        if not 1 <= self.interleave <= self.block_calls:
+            raise ValueError(
+                f"interleave must be from 1 to block_calls ({self.block_calls}), "
+                f"got {self.interleave!r}"
+            )
 
     @property
     def looks(self) -> tuple[int, ...]:
@@ -327,6 +408,7 @@ def measure_ab(
     metric: str = "p95",
     test: str = "t",
     unknown_p: float = 0.15,
+    interleave: int = 1,
     warmup: int = 20,
     max_time: float = 300.0,
     disable_gc: bool = True,
@@ -341,15 +423,17 @@ def measure_ab(
     UNKNOWN, pairs are added up to ``max_blocks`` and the test runs once more. ``max_time``
     (seconds on ``clock``) stops adding pairs early; the verdict then uses what was measured.
     Both models see the same seeded batches in the same order. ``clock`` is a nanosecond timer
-    (a fake one in tests).
+    (a fake one in tests). When other processes held the comparison off the CPU (CPU share of
+    the timed calls below 95%), ``cpu_time`` decides instead of ``metric``.
     """
     design = ABDesign(
-        blocks, block_calls, max_blocks, tolerance_pct, alpha, metric, test, unknown_p
+        blocks, block_calls, max_blocks, tolerance_pct, alpha, metric, test, unknown_p, interleave
     )
     targets = (resolve_model(baseline_model, method), resolve_model(candidate_model, method))
     batches = make_batches(X, batch_size, seed)
     started = time.perf_counter()
     deadline = clock() + int(max_time * 1e9)
+    cpu_time = clock is time.perf_counter_ns  # CPU time means nothing against a fake clock
     for i in range(warmup):
         for target in targets:
             try:
@@ -366,19 +450,21 @@ def measure_ab(
                 if len(measured) >= 2 and clock() > deadline:
                     stop_reason = "max_time"
                     break
-                pair = _measure_pair(targets, batches, len(measured), block_calls, clock)
+                pair = _measure_pair(targets, batches, len(measured), design, clock, cpu_time)
                 measured.append(pair)
                 if disable_gc:
                     gc.collect(1)  # only this pair's young garbage, outside the timed blocks
             tests = _tests(measured, confidence, test)
             final = bool(stop_reason) or wanted == design.looks[-1]
-            verdict = design.verdict(tests[metric], final=final)
+            decides = _deciding_metric(metric, measured)
+            verdict = design.verdict(tests[decides], final=final)
             looks.append(
                 {
                     "pairs": len(measured),
-                    "ratio": tests[metric].ratio,
-                    "p_greater": tests[metric].p_greater,
-                    "p_less": tests[metric].p_less,
+                    "metric": decides,
+                    "ratio": tests[decides].ratio,
+                    "p_greater": tests[decides].p_greater,
+                    "p_less": tests[decides].p_less,
                     "verdict": verdict.value,
                 }
             )
@@ -391,10 +477,12 @@ def measure_ab(
             else f"max_blocks ({max_blocks} pairs)"
         )
     final_verdicts = {m: design.verdict(t, final=True) for m, t in tests.items()}
-    final_verdicts[metric] = verdict
+    if decides != metric:  # contended: the wall-clock metrics are shown, not judged
+        final_verdicts.update(dict.fromkeys(WALL_METRICS, ComparisonVerdict.UNKNOWN))
+    final_verdicts[decides] = verdict
     return ABResult(
         verdict=verdict,
-        metric=metric,
+        metric=decides,
         tolerance_pct=tolerance_pct,
         alpha=alpha,
         alpha_look=design.alpha_look,
@@ -409,4 +497,7 @@ def measure_ab(
         looks=looks,
         verdicts=final_verdicts,
         elapsed_s=time.perf_counter() - started,
+        interleave=interleave,
+        cpu_share=_cpu_share(measured),
+        asked_metric=metric,
     )
