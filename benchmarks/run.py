@@ -468,8 +468,8 @@ def parse_args(argv: list[str] | None = None) -> Options:
         choices=slowdown.MODES,
         default="proportional",
         help="section 5 slowdown: proportional to each call (every percentile +pct, default), "
-        "fixed (pct x the reference median, the peers' protocol), or work (proportional, "
-        "as calibrated arithmetic instead of a busy-wait on the clock)",
+        "fixed (pct x the reference median, the peers' protocol), or work (pct x a typical "
+        "call of extra arithmetic per call, as a code change adds work; no busy-wait)",
     )
     add(
         "--ab-gates",
