@@ -109,7 +109,10 @@ def ab_suite(mode: str, base_ns: dict[str, float], w1_repeats: int) -> str:
             "p_value": r.p_value, "p50_ratio": r.p50_ratio,
             "mean_ratio": 1.0 / r.throughput_ratio, "verdicts": dict(r.verdicts),
             "pairs": r.n_pairs, "stop_reason": r.stop_reason, "elapsed_s": r.elapsed_s,
-            "tolerance_pct": r.tolerance_pct, **host_conditions(),
+            "tolerance_pct": r.tolerance_pct, "metric": r.metric,
+            "cpu_share": getattr(r, "cpu_share", None),
+            "cpu_ratio": r.tests["cpu_time"].ratio if "cpu_time" in r.tests else None,
+            **host_conditions(),
         }})
 
 
@@ -390,6 +393,9 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             "pairs": spread([c["pairs"] for c in rows]),
             "elapsed_s": spread([c["elapsed_s"] for c in rows]),
             "warning_filters": sorted({c["warning_filters"] for c in rows}),
+            # which metric decided (cpu_time when the comparison was held off the CPU)
+            "decided_by": dict(Counter(c.get("metric", "p95") for c in rows)),
+            "cpu_ratio": spread([c["cpu_ratio"] for c in rows if c.get("cpu_ratio")] or [0.0]),
         }
         out["goals"][f"5. ab {key} {label}"] = ab_goal(label, r)
     out["tools"]["ab"] = ab

@@ -286,6 +286,8 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
             ", ".join(f"{v} {c}" for v, c in sorted(r["verdicts"].items())),
             sp(r["p95_ratio"], digits=4),
             sp(r["p50_ratio"], digits=4),
+            ", ".join(f"{m} {c}" for m, c in sorted(r.get("decided_by", {}).items())) or "-",
+            sp(r["cpu_ratio"], digits=4) if r.get("cpu_ratio", {}).get("max") else "-",
             sp(r["pairs"]),
             sp(r["elapsed_s"], "s"),
         ]
@@ -296,7 +298,17 @@ def gating(g: dict[str, Any], raw: dict[str, Any]) -> list[str]:
         "`model_bench.ab` (tolerance 5%, defaults otherwise):",
         "",
         *table(
-            ["workload", "condition", "verdicts", "p95 ratio", "p50 ratio", "pairs", "seconds"],
+            [
+                "workload",
+                "condition",
+                "verdicts",
+                "p95 ratio",
+                "p50 ratio",
+                "decided by",
+                "cpu_time ratio",
+                "pairs",
+                "seconds",
+            ],
             detail,
         ),
     ]
