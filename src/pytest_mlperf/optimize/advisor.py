@@ -159,7 +159,7 @@ def advise(
         timed side by side), in rows per second, or in file size.
     techniques: a subset of `TECHNIQUES` to try (default: all that apply).
     monthly_cost: prices a measurement (the plugin passes the recommended tier's estimate).
-    side_by_side: time each option against the original in interleaved blocks (about a
+    side_by_side: time each option against the original, taking turns call by call (about a
         second more per option; without it "faster" rests on two separate measurements).
     The user's model is never modified; each option holds its own optimized copy.
     """

@@ -136,12 +136,13 @@ class Profile:
 
 @dataclass(frozen=True)
 class PairedLatency:
-    """The optimized model's latency over the original's, timed in interleaved blocks.
+    """The optimized model's latency over the original's, the two taking turns call by call.
 
-    Measured one after the other, two models see different machines on a shared runner; in
-    alternating blocks (`pytest_mlperf.regression.ab`) they see the same one, so a ratio here is a
-    property of the models. `verdict` is on the median: "improvement" or "regression" when
-    the change is significant and beyond the tolerance, else "same" or "unknown".
+    Measured one after the other, two models see different machines on a shared runner; taking
+    turns (`pytest_mlperf.regression.ab`) they see the same one, so a ratio here is a property
+    of the models. `verdict` is on the median (on CPU time per call when other processes held
+    the comparison off the CPU): "improvement" or "regression" when the change is significant
+    and beyond the tolerance, else "same" or "unknown".
     """
 
     p50_ratio: float

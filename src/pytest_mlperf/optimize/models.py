@@ -68,7 +68,7 @@ class ModelOptimizer:
     batch_size: the batch size latencies are measured at.
     limits: latency/throughput/memory limits every measurement is judged against.
     measure_latency: False skips timing (accuracy and size are still reported).
-    side_by_side: also time the original and the optimized model in interleaved blocks, so
+    side_by_side: also time the original and the optimized model taking turns call by call, so
         that "faster" survives a machine whose speed changes (see `PairedLatency`).
     min_gain: the change in median latency that counts as faster or slower side by side.
     paired_time: seconds the side-by-side timing may add pairs for (default: the
@@ -249,7 +249,7 @@ class ModelOptimizer:
         )
 
     def paired(self, model: Any, optimized: Any, X: Any) -> PairedLatency | None:
-        """Time both models in alternating blocks on the same batches (None when off)."""
+        """Time both models taking turns on the same batches (None when off)."""
         if not (self.measure_latency and self.side_by_side):
             return None
         from ..regression.ab import measure_ab

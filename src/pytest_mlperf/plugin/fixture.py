@@ -166,7 +166,7 @@ class ModelBench:
         options.setdefault("tolerance_pct", self.tolerance_pct)
         if self.disabled:
             options.update(blocks=2, max_blocks=2, block_calls=20, warmup=0)
-        self._progress("A/B: measuring baseline and candidate in interleaved blocks")
+        self._progress("A/B: measuring baseline and candidate, taking turns call by call")
 
         def measure() -> ABResult:
             try:
