@@ -152,13 +152,13 @@ class Napper:
         self.work = work
 
     def predict(self, batch: np.ndarray) -> int:
-        time.sleep(0.0003)
+        time.sleep(0.002)
         return sum(range(self.work))
 
 
 def test_a_comparison_held_off_the_cpu_is_decided_on_cpu_time() -> None:
     result = measure_ab(
-        Napper(2_000), Napper(8_000), X, blocks=6, max_blocks=12, block_calls=20, warmup=2
+        Napper(20_000), Napper(80_000), X, blocks=6, max_blocks=12, block_calls=20, warmup=2
     )
     assert result.cpu_share is not None and result.cpu_share < 0.95 and result.contended
     assert result.metric == "cpu_time" and result.asked_metric == "p95"
