@@ -5,7 +5,6 @@ found in at least 90 of 100, +25% in at least 99 of 100)."""
 from __future__ import annotations
 
 import json
-import time
 from collections import Counter
 from typing import Any
 
@@ -144,32 +143,51 @@ def test_works_on_real_models_and_names_them() -> None:
     assert result.method == "predict"
 
 
-class Napper:
-    """A model that waits (off the CPU, like a call held off it by other processes) and then
-    works for ``work`` loop steps, so its CPU share is far below 95%."""
+class Held:
+    """A model on fake clocks: each call advances the wall clock by ``wall_ns`` and the CPU
+    clock by ``cpu_ns``, as a call that other processes held off the CPU for the rest."""
 
-    def __init__(self, work: int) -> None:
-        self.work = work
+    def __init__(self, clocks: list[int], wall_ns: int, cpu_ns: int) -> None:
+        self.clocks, self.wall_ns, self.cpu_ns = clocks, wall_ns, cpu_ns
 
-    def predict(self, batch: np.ndarray) -> int:
-        time.sleep(0.002)
-        return sum(range(self.work))
+    def predict(self, batch: np.ndarray) -> None:
+        self.clocks[0] += self.wall_ns
+        self.clocks[1] += self.cpu_ns
 
 
 def test_a_comparison_held_off_the_cpu_is_decided_on_cpu_time() -> None:
+    clocks = [0, 0]  # wall, CPU: both models take 1 ms of wall time; 0.3 and 1.2 ms of CPU
     result = measure_ab(
-        Napper(20_000), Napper(80_000), X, blocks=6, max_blocks=12, block_calls=20, warmup=2
-    )
-    assert result.cpu_share is not None and result.cpu_share < 0.95 and result.contended
+        Held(clocks, 1_000_000, 300_000), Held(clocks, 1_000_000, 1_200_000), X,
+        blocks=3, max_blocks=3, block_calls=20, warmup=0,
+        clock=lambda: clocks[0], cpu_clock=lambda: clocks[1],
+    )  # fmt: skip
+    assert result.cpu_share == pytest.approx(0.75) and result.contended
     assert result.metric == "cpu_time" and result.asked_metric == "p95"
-    assert result.verdict == ComparisonVerdict.REGRESSION  # four times the work
+    assert result.verdict == ComparisonVerdict.REGRESSION and result.ratio == pytest.approx(4)
+    assert result.tests["p95"].ratio == 1.0  # the wall clock sees no change at all
     assert result.verdicts["p95"] == result.verdicts["p50"] == ComparisonVerdict.UNKNOWN
-    assert "CPU share" in result.summary() and "cpu_time decided instead of p95" in str(result)
+    assert "CPU share 75%" in result.summary() and "cpu_time decided instead of p95" in str(result)
     records = {c.metric: c for c in result.comparisons("t.py::test_ab")}
     assert records["cpu_time"].gating and records["cpu_time"].fails_run
     assert not records["p95"].gating and records["p95"].verdict == ComparisonVerdict.UNKNOWN
     assert "not judged" in records["p95"].message and "CPU share" in records["p95"].message
-    assert records["cpu_time"].unit == "ms" and records["cpu_time"].current > 0
+    assert records["cpu_time"].unit == "ms" and records["cpu_time"].current == pytest.approx(1.2)
+
+
+def test_a_comparison_on_the_cpu_keeps_its_metric() -> None:
+    clocks = [0, 0]
+    result = measure_ab(
+        Held(clocks, 1_000_000, 1_000_000), Held(clocks, 1_300_000, 1_300_000), X,
+        blocks=3, max_blocks=3, block_calls=20, warmup=0,
+        clock=lambda: clocks[0], cpu_clock=lambda: clocks[1],
+    )  # fmt: skip
+    assert result.cpu_share == pytest.approx(1.0) and not result.contended
+    assert result.metric == "p95" and result.contention_note == ""
+    assert result.verdict == ComparisonVerdict.REGRESSION
+    assert result.verdicts["cpu_time"] == ComparisonVerdict.REGRESSION  # reported, not gating
+    gating = [c.metric for c in result.comparisons() if c.gating]
+    assert gating == ["p95"]
 
 
 def test_an_uncontended_comparison_keeps_its_metric_and_reports_cpu_time() -> None:

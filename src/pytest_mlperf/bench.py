@@ -153,10 +153,11 @@ def time_calls(
     phase: str = "the timed loop",
     deadline: int | None = None,
     cpu_ns: list[int] | None = None,
+    cpu_clock: Callable[[], int] = time.process_time_ns,
 ) -> list[int]:
     """``calls`` timed calls (clock ticks each) on the batches from ``start`` on, cycling; fewer
     when a call ends after ``deadline`` (a clock reading). With ``cpu_ns``, each call's process
-    CPU time (ns) is appended to it, read just outside the two clock reads.
+    CPU time (ns, on ``cpu_clock``) is appended to it, read just outside the two clock reads.
 
     Nothing runs between the two clock reads but the call; a call that raises becomes a
     :class:`ModelCallError` naming ``phase``. :class:`Benchmarker` times its windows with it,
@@ -166,7 +167,7 @@ def time_calls(
     samples: list[int] = []
     append = samples.append
     end = math.inf if deadline is None else deadline
-    cpu, cpu_append = time.process_time_ns, (cpu_ns.append if cpu_ns is not None else None)
+    cpu, cpu_append = cpu_clock, (cpu_ns.append if cpu_ns is not None else None)
     try:
         if cpu_append is None:  # the measuring core's loop: nothing but the call between reads
             for i in range(start, start + calls):

@@ -196,6 +196,7 @@ AB_CHECKS: dict[str, Callable[..., Any]] = {
     "disable_gc": flag,
     "seed": whole_from(0, MAX_SEED),
     "clock": clock,
+    "cpu_clock": optional(clock),
     "baseline_name": optional(text),
     "candidate_name": optional(text),
 }

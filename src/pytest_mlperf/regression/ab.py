@@ -270,15 +270,15 @@ def _measure_pair(
     pair: int,
     design: ABDesign,
     clock: Callable[[], int],
-    cpu_time: bool,
+    cpu_clock: Callable[[], int] | None,
 ) -> ABBlock:
     """One block of each model on the same batches, the two taking turns in runs of
     ``design.interleave`` calls; the order of the runs alternates (AB BA AB ...), and the
-    baseline starts on even pairs. With ``cpu_time``, each block's mean process CPU time per
-    call too (off with a fake clock, against which CPU time means nothing)."""
+    baseline starts on even pairs. With a ``cpu_clock``, each block's mean CPU time per call
+    too."""
     size, run = design.block_calls, design.interleave
     ticks: tuple[list[int], list[int]] = ([], [])
-    cpu: tuple[list[int], list[int]] | None = ([], []) if cpu_time else None
+    cpu: tuple[list[int], list[int]] | None = None if cpu_clock is None else ([], [])
     for turn, first in enumerate(range(0, size, run)):
         order = (0, 1) if (pair + turn) % 2 == 0 else (1, 0)
         calls = min(run, size - first)
@@ -292,6 +292,7 @@ def _measure_pair(
                     clock,
                     "the A/B timed loop",
                     cpu_ns=None if cpu is None else cpu[who],
+                    cpu_clock=cpu_clock or time.process_time_ns,
                 )
             )
     figures = [block_summary(np.asarray(t, dtype=np.float64) / 1e6) for t in ticks]
@@ -414,6 +415,7 @@ def measure_ab(
     disable_gc: bool = True,
     seed: int = 0,
     clock: Callable[[], int] = time.perf_counter_ns,
+    cpu_clock: Callable[[], int] | None = None,
     baseline_name: str | None = None,
     candidate_name: str | None = None,
 ) -> ABResult:
@@ -423,8 +425,11 @@ def measure_ab(
     UNKNOWN, pairs are added up to ``max_blocks`` and the test runs once more. ``max_time``
     (seconds on ``clock``) stops adding pairs early; the verdict then uses what was measured.
     Both models see the same seeded batches in the same order. ``clock`` is a nanosecond timer
-    (a fake one in tests). When other processes held the comparison off the CPU (CPU share of
-    the timed calls below 95%), ``cpu_time`` decides instead of ``metric``.
+    (a fake one in tests); ``cpu_clock`` reads the process CPU time in ns: by default
+    ``time.process_time_ns`` with the real clock, and none with a fake one, against which CPU
+    time means nothing (tests pass a fake one too). When other processes held the comparison
+    off the CPU (CPU share of the timed calls below 95%), ``cpu_time`` decides instead of
+    ``metric``.
     """
     design = ABDesign(
         blocks, block_calls, max_blocks, tolerance_pct, alpha, metric, test, unknown_p, interleave
@@ -433,7 +438,8 @@ def measure_ab(
     batches = make_batches(X, batch_size, seed)
     started = time.perf_counter()
     deadline = clock() + int(max_time * 1e9)
-    cpu_time = clock is time.perf_counter_ns  # CPU time means nothing against a fake clock
+    if cpu_clock is None and clock is time.perf_counter_ns:
+        cpu_clock = time.process_time_ns
     for i in range(warmup):
         for target in targets:
             try:
@@ -450,7 +456,7 @@ def measure_ab(
                 if len(measured) >= 2 and clock() > deadline:
                     stop_reason = "max_time"
                     break
-                pair = _measure_pair(targets, batches, len(measured), design, clock, cpu_time)
+                pair = _measure_pair(targets, batches, len(measured), design, clock, cpu_clock)
                 measured.append(pair)
                 if disable_gc:
                     gc.collect(1)  # only this pair's young garbage, outside the timed blocks
