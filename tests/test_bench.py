@@ -111,7 +111,9 @@ def test_limit_at_the_true_p95_is_usually_inconclusive() -> None:
 def test_samples_are_exactly_the_call_durations() -> None:
     bench, model = replay(samples=50)
     result = bench.benchmark(model, X)
-    expected = np.random.default_rng(0).lognormal(0.0, 0.3, size=55)[5:] * 5.0
+    # 5 warm-up calls, then windows of 20 timed calls with one untimed call between them
+    durations = np.random.default_rng(0).lognormal(0.0, 0.3, size=57) * 5.0
+    expected = np.concatenate([durations[5:25], durations[26:46], durations[47:57]])
     np.testing.assert_allclose(result.samples_ms, expected, atol=1e-6)
     assert result.n_samples == 50 and result.stop_reason == "fixed budget"
     assert result.latency_p50 == pytest.approx(np.quantile(expected, 0.5, method="inverted_cdf"))
@@ -152,7 +154,7 @@ def test_gc_off_while_timing_and_warning_filters_untouched() -> None:
         warnings.simplefilter("ignore", DeprecationWarning)
         n_filters = len(warnings.filters)
         bench.benchmark(model, X)
-    assert model.gc_enabled[5:] == [False] * 30
+    assert model.gc_enabled[5:] == [False] * 31  # 30 timed calls, 1 untimed between windows
     assert set(model.filters) == {n_filters}
     assert gc.isenabled()
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 
 import numpy as np
+import pytest
 from sklearn.datasets import load_iris
 from sklearn.linear_model import LogisticRegression
 
+from pytest_mlperf import probe
 from pytest_mlperf.bench import Benchmarker
 from pytest_mlperf.probe import (
     PROBE_VERSION,
@@ -27,6 +29,7 @@ def test_window_clock_reads_each_window_and_probes_after_it() -> None:
     for calls in (20, 40):
         total += sum(range(20_000))
         clock.end(calls)
+        clock.start(calls)
     assert [c for _, _, c in clock.windows] == [20, 20]
     assert len(clock.cpu_ms_per_call()) == 2 and all(x > 0 for x in clock.cpu_ms_per_call())
     assert len(clock.probe_ns) == 2
@@ -72,6 +75,34 @@ def test_waiting_is_not_cpu_time() -> None:
     figures = result.stability
     assert figures is not None and figures.cpu_ms is not None
     assert figures.cpu_ms < 0.5 * result.latency_p50  # 2 ms of wall, almost no CPU
+
+
+def test_the_call_after_the_probe_is_not_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The work between windows leaves the caches cold; the first call after it was the one
+    call in 20 that sits at p95. A model that is slow right after the probe must not show it."""
+    cold = []
+    real_probe = probe.probe_kernel
+
+    def probe_then_cold() -> float:
+        cold.append(True)
+        return real_probe()
+
+    def model(_: object) -> None:
+        if cold:
+            cold.clear()
+            end = time.perf_counter_ns() + 5_000_000
+            while time.perf_counter_ns() < end:  # 5 ms of a cold cache
+                pass
+
+    monkeypatch.setattr(probe, "probe_kernel", probe_then_cold)
+    bench = Benchmarker(samples=200, measure_memory=False, warmup=1, warmup_time=0.0)
+    result = bench.benchmark(model, np.zeros((4, 2)), batch_size=1)
+    assert len(result.samples_ms) == 200
+    assert max(result.samples_ms) < 5.0  # nine cold calls, none of them timed
+    figures = result.stability
+    assert figures is not None and len(figures.cpu_windows_ms) == 10
+    # each later window's CPU time counts its untimed call: 5 ms over 21 calls
+    assert all(0.05 < ms < 1.0 for ms in figures.cpu_windows_ms[1:])
 
 
 def test_old_records_without_readings_still_load() -> None:

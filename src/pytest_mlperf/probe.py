@@ -77,16 +77,17 @@ class WindowClock:
             self._start, self._calls = _stamp(), calls
 
     def end(self, calls: int) -> None:
-        """The window ends after ``calls`` timed calls; the probe runs before the next starts."""
+        """The window ends after ``calls`` timed calls, and the probe runs; the caller starts
+        the next window (after a call that warms the caches again: bench.py)."""
         if not self.enabled or self._start is None:
             return
         stamp = _stamp()
         if calls > self._calls:
             self.windows.append((self._start, stamp, calls - self._calls))
+        self._start = None
         cpu = time.process_time_ns()
         probe_kernel()
         self.probe_ns.append(time.process_time_ns() - cpu)
-        self.start(calls)
 
     def cpu_ms_per_call(self) -> list[float]:
         """Each window's process CPU time divided by its calls, in ms."""
