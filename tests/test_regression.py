@@ -453,6 +453,22 @@ def test_history_replaces_the_assumed_run_spread() -> None:
     assert few["run_spread"]["source"] == "assumed"
 
 
+def test_an_unknown_says_what_would_settle_it() -> None:
+    base = run(entry("t.py::test_a", stream(1)))
+    new = run(entry("t.py::test_a", stream(3, 1.15)))
+    p95 = by_metric(compared(new, base))["p95"]
+    assert p95["verdict"] == "unknown"
+    assert p95["message"].startswith("beyond tolerance but not significant, too noisy to tell")
+    assert p95["message"].endswith(
+        "to settle it, time both versions side by side with model_bench.ab, or keep 3 stored "
+        "runs of this test so that their spread replaces the assumed 5%"
+    )
+    history = [run(entry("t.py::test_a", stream(30 + k, 1.0 + 0.2 * (k % 2)))) for k in range(4)]
+    learned = by_metric(compared(new, base, history=history))["p95"]
+    assert learned["verdict"] == "unknown" and learned["run_spread"]["source"] != "assumed"
+    assert learned["message"].endswith("side by side with model_bench.ab")
+
+
 def test_compare_entry_uses_bonferroni_for_an_immediate_verdict() -> None:
     base = entry("t.py::test_a", stream(1))
     new = entry("t.py::test_a", stream(2, 1.5))

@@ -288,7 +288,22 @@ def _with_verdict(
         f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
         f"p={record.p_adjusted:.2g} adjusted; tolerance {record.tolerance_pct:g}%)"
     )
-    return replace(record, message=_MESSAGES[record.verdict].format(_change_text(record) + detail))
+    message = _MESSAGES[record.verdict].format(_change_text(record) + detail)
+    if verdict is ComparisonVerdict.UNKNOWN:
+        message += _settle_hint(record)
+    return replace(record, message=message)
+
+
+def _settle_hint(record: Comparison) -> str:
+    """What would settle an UNKNOWN: both versions in one process, or a measured run spread."""
+    hint = "; to settle it, time both versions side by side with model_bench.ab"
+    if record.run_spread is not None and record.run_spread.get("source") == "assumed":
+        sd = float(record.run_spread["sd"])
+        hint += (
+            f", or keep {MIN_HISTORY} stored runs of this test so that their spread replaces "
+            f"the assumed {math.expm1(sd):.0%}"
+        )
+    return hint
 
 
 def _judge_untested(record: Comparison) -> Comparison:
