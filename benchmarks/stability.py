@@ -2,8 +2,9 @@
 
 Two real models of different shapes: a random forest predicting one row (Python-level tree
 walks) and a multi-layer perceptron predicting 16 rows (NumPy/BLAS matrix products, one BLAS
-thread). Long bare loops in separate processes, spread before, between and after the runs,
-give each model's long-run p95. Then `--runs` separate `pytest` processes of the same test
+thread). Long plain timing loops in separate pytest processes (a pytest test's warning
+filters, which a forest's speed depends on), spread before, between and after the runs, give
+each model's long-run p95. Then `--runs` separate `pytest` processes of the same test
 file check p95 limits at 0.6, 0.85, 1.2 and 1.7 x that p95 (set from the loops measured
 before the runs) and measure each model once without a limit (400 calls) for its interval.
 
@@ -56,20 +57,31 @@ def fit(path: Path) -> None:
     joblib.dump({"forest": (forest.fit(X, y), X, 1), "mlp": (mlp, X2, 16)}, path)
 
 
+# The long-run loops run inside a pytest test, like the measured tests: scikit-learn's forests
+# re-apply every active warning filter around each tree, and a bare interpreter has more
+# filters than a pytest test (../shared/research/measured-here.md), which made the forest's
+# bare-loop p95 about 1.3x its p95 under pytest.
 REFERENCE = """
-import json, sys, joblib
+import json, os, sys, warnings
+import joblib
 sys.path.insert(0, {here!r})
 from probes import reference_loop
-models = joblib.load({models!r})
-out = {{}}
-for key, (model, X, batch) in models.items():
-    batches = [X[i * batch:(i + 1) * batch] for i in range(len(X) // batch)]
-    out[key] = reference_loop(model.predict, batches, {calls})
-print(json.dumps(out))
+
+
+def test_reference_loop():
+    models = joblib.load({models!r})
+    out = {{"warning_filters": len(warnings.filters)}}
+    for key, (model, X, batch) in models.items():
+        batches = [X[i * batch:(i + 1) * batch] for i in range(len(X) // batch)]
+        out[key] = reference_loop(model.predict, batches, {calls})
+    with open(os.environ["STABILITY_REFERENCE_OUT"], "w") as fh:
+        json.dump(out, fh)
 """
 
 TESTS = """
 import os
+import warnings
+
 import joblib
 import pytest
 
@@ -78,6 +90,8 @@ LIMITS = {limits!r}
 
 
 def measure(model_bench, key):
+    with open("warning-filters.txt", "a") as fh:
+        fh.write(f"{{len(warnings.filters)}}\\n")
     model, X, batch = MODELS[key]
     return model_bench(model, X, batch_size=batch, name=key)
 
@@ -102,19 +116,27 @@ def p95(values: list[float]) -> float:
     return nearest_rank(sorted(values), 0.95)
 
 
-def run_reference(python: str, models: Path, calls: int) -> dict[str, Any]:
-    code = REFERENCE.format(here=str(HERE), models=str(models), calls=calls)
+def run_reference(python: str, folder: Path, models: Path, calls: int) -> dict[str, Any]:
+    test = folder / "reference" / "test_reference_loop.py"
+    test.parent.mkdir(exist_ok=True)
+    test.write_text(REFERENCE.format(here=str(HERE), models=str(models), calls=calls))
+    out = folder / "reference" / "samples.json"
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(
-        [python, "-c", code], capture_output=True, text=True, env={**os.environ, **ENV}
-    )
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", str(test)],
+        capture_output=True, text=True, cwd=test.parent,
+        env={**os.environ, **ENV, "STABILITY_REFERENCE_OUT": str(out)},
+    )  # fmt: skip
     if proc.returncode != 0:
-        raise SystemExit(f"reference loop failed:\n{proc.stderr}")
-    samples = {k: [v / 1e6 for v in vs] for k, vs in json.loads(proc.stdout).items()}
+        raise SystemExit(f"reference loop failed:\n{proc.stdout}\n{proc.stderr}")
+    raw = json.loads(out.read_text())
+    filters = raw.pop("warning_filters")
+    samples = {k: [v / 1e6 for v in vs] for k, vs in raw.items()}
     return {
         "load": load,
         "wall_s": time.perf_counter() - started,
+        "warning_filters": filters,
         "p95_ms": {k: p95(v) for k, v in samples.items()},
         "samples_ms": samples,
     }
@@ -187,6 +209,10 @@ def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
             "intervals": [[i["p95_ms"], *i["ci_ms"]] for i in intervals],
             "drift": [(i["stability"] or {}).get("speed_drift") for i in intervals],
         }
+    summary["warning_filters"] = {
+        "reference loops": sorted({r["warning_filters"] for r in raw["references"]}),
+        "measured tests": raw["filters_in_tests"],
+    }
     summary["run_wall_s"] = [run["wall_s"] for run in raw["runs"]]
     loads = [r["load"] for r in raw["runs"]] + [r["load"] for r in raw["references"]]
     summary["load"] = {
@@ -204,7 +230,7 @@ def markdown(summary: dict[str, Any], runs: int) -> str:
         refs = ", ".join(f"{v:.3g}" for v in s["reference_p95_ms"])
         out += [
             f"**{key}**: long-run p95 {s['long_run_p95_ms']:.3g} ms "
-            f"({s['reference_calls']:,} calls in {len(s['reference_p95_ms'])} separate bare loops, "
+            f"({s['reference_calls']:,} calls in {len(s['reference_p95_ms'])} separate loops, "
             f"whose own p95 were {refs} ms)",
             "",
             "| limit (x long-run p95) | PASS | FAIL | INCONCLUSIVE | flip | calls (median) |",
@@ -227,7 +253,9 @@ def markdown(summary: dict[str, Any], runs: int) -> str:
     out.append(
         f"Wall time per pytest process: median {walls[len(walls) // 2]:.1f} s "
         f"({walls[0]:.1f}-{walls[-1]:.1f}); load average {load['median']:.2f} "
-        f"({load['min']:.2f}-{load['max']:.2f})."
+        f"({load['min']:.2f}-{load['max']:.2f}). Active warning filters: "
+        + "; ".join(f"{k} {v}" for k, v in summary["warning_filters"].items())
+        + " (they must match: a forest's speed depends on them)."
     )
     return "\n".join(out)
 
@@ -236,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=8, help="separate pytest processes (8)")
     parser.add_argument(
-        "--reference-calls", type=int, default=2500, help="calls per bare reference loop (2500)"
+        "--reference-calls", type=int, default=2500, help="calls per reference loop (2500)"
     )
     opts = parser.parse_args(argv)
     python = sys.executable
@@ -245,7 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         folder = Path(tmp)
         models = folder / "models.joblib"
         fit(models)
-        references = [run_reference(python, models, opts.reference_calls)]
+        references = [run_reference(python, folder, models, opts.reference_calls)]
         limits = {
             key: {str(f).replace(".", ""): f * references[0]["p95_ms"][key] for f in FACTORS}
             for key in MODELS
@@ -264,9 +292,10 @@ def main(argv: list[str] | None = None) -> int:
             runs.append(run_pytest(python, folder, models, i))
             print(f"run {i + 1}/{opts.runs}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
             if i + 1 in checkpoints:
-                references.append(run_reference(python, models, opts.reference_calls))
-        references.append(run_reference(python, models, opts.reference_calls))
-    raw = {"limits": limits, "references": references, "runs": runs}
+                references.append(run_reference(python, folder, models, opts.reference_calls))
+        references.append(run_reference(python, folder, models, opts.reference_calls))
+        in_tests = sorted({int(x) for x in (folder / "warning-filters.txt").read_text().split()})
+    raw = {"limits": limits, "references": references, "runs": runs, "filters_in_tests": in_tests}
     summary = evaluate(raw)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     (RESULTS / f"stability-{stamp}.json").write_text(json.dumps({"summary": summary, **raw}))
