@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import types
 
 import numpy as np
 import pytest
@@ -140,3 +141,23 @@ def test_contended_runs_are_those_that_lost_the_cpu() -> None:
     assert not contended(figures(0.1, [1.0], share=1.0))
     assert not contended(figures(0.1, [1.0], share=None))  # a test's own clock: unknown
     assert not contended(None)
+
+
+def test_the_probe_is_timed_on_its_second_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    cpu_ns = [0]
+    runs: list[int] = []
+
+    def kernel() -> float:
+        runs.append(cpu_ns[0])
+        cpu_ns[0] += 50_000 if len(runs) % 2 else 10_000  # cold after the model, then warm
+        return 0.0
+
+    fake_time = types.SimpleNamespace(process_time_ns=lambda: cpu_ns[0], perf_counter_ns=lambda: 0)
+    monkeypatch.setattr(probe, "probe_kernel", kernel)
+    monkeypatch.setattr(probe, "time", fake_time)
+    clock = probe.WindowClock(enabled=True)
+    for window in range(3):
+        clock.start(20 * window)
+        clock.end(20 * window + 20)
+    assert len(runs) == 6 and clock.probe_ns == [10_000] * 3
+    assert clock.probe_ms() == pytest.approx(0.01)

@@ -118,3 +118,23 @@ def test_whole_process_swings_are_cancelled_by_the_probe() -> None:
     assert false_alarms <= 0.05 < bare_false_alarms
     detected, _ = rates(1.25)
     assert detected >= 0.8
+
+
+def of_version(result: dict[str, Any], version: int, probe_ms: float) -> dict[str, Any]:
+    """The same result as an earlier release recorded it: another probe, timed another way."""
+    return {**result, "stability": {**result["stability"], "probe_version": version,
+                                    "probe_ms": probe_ms}}  # fmt: skip
+
+
+def test_a_probe_of_another_version_is_not_a_unit() -> None:
+    base = of_version(probed(11), PROBE_VERSION - 1, probe_ms=0.3)
+    earlier = [run(of_version(probed(110 + k), PROBE_VERSION - 1, 0.1 * (k + 1))) for k in range(4)]
+    records = by_metric(compared(run(probed(12)), run(base), history=earlier))
+    # the same model on the same machine: CPU time compares in ms, not in two kinds of probe
+    assert records["cpu_time"]["verdict"] == "same"
+    assert 0.9 < records["cpu_time"]["ratio"] < 1.1
+    assert "probe" not in records["cpu_time"]["test"]
+    assert "machine-adjusted" not in records["p95"]["message"]
+    # the earlier runs count in ms too, like the comparison: their spread is the model's
+    assert records["cpu_time"]["run_spread"]["source"] == "4 earlier runs"
+    assert records["cpu_time"]["run_spread"]["sd"] < 0.05

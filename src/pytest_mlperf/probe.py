@@ -9,8 +9,11 @@ region, let a comparison tell those apart from a slower model (docs/regressions.
 - **CPU time per call**: the process's CPU time over a window divided by the window's calls.
   Waiting for the CPU does not count, so contention drops out.
 - **the probe**: a fixed reference kernel (interpreter work and a small matrix product, about
-  0.1-0.2 ms) timed in CPU time after each window. Its time moves with the machine's speed
-  and not with the model, so the ratio of two runs' probes is the ratio of their machines.
+  0.04 ms) timed in CPU time after each window, on its second run: timed on its first, right
+  after the model's calls, it measured the cache state the model left (0.05 ms after a linear
+  model, 0.10 ms after a forest) and varied 4x more between processes. Its time moves with the
+  machine's speed and not with the model, so the ratio of two runs' probes is the ratio of
+  their machines.
 
 Measured here on 16 separate processes at a load of 4 on 2 cores, a forest's CPU time per call
 divided by the probe varied with a log-sd of 0.06 between processes, against 0.27 for its wall
@@ -34,7 +37,9 @@ except ImportError:  # pragma: no cover - Windows
     resource = None
 
 CONTENTION_FREE = 0.95  # a CPU share at or above this is an uncontended run
-PROBE_VERSION = 1  # bumped whenever the kernel changes: probes of two versions never compare
+# bumped whenever the kernel or how it is timed changes: probes of two versions never compare.
+# 2: the kernel runs once untimed before the timed run (version 1 timed its first run)
+PROBE_VERSION = 2
 _KEYS = [str(i) for i in range(300)]
 _MATRIX = np.random.default_rng(0).random((32, 32)) / 32.0
 
@@ -85,6 +90,7 @@ class WindowClock:
         if calls > self._calls:
             self.windows.append((self._start, stamp, calls - self._calls))
         self._start = None
+        probe_kernel()  # untimed: the model's calls left the caches cold for the probe
         cpu = time.process_time_ns()
         probe_kernel()
         self.probe_ns.append(time.process_time_ns() - cpu)
@@ -113,6 +119,16 @@ def machine_ratio(baseline: Stability | None, current: Stability | None) -> floa
     if baseline.probe_version != current.probe_version:
         return None
     return cur / base
+
+
+def cpu_per_call(figures: Stability | None, in_probe_units: bool) -> np.ndarray | None:
+    """Each window's CPU time per call, in units of the run's probe or in ms. None without
+    the readings."""
+    if in_probe_units:
+        return cpu_in_probe_units(figures)
+    if figures is None or not figures.cpu_windows_ms:
+        return None
+    return np.maximum(np.asarray(figures.cpu_windows_ms, dtype=np.float64), 1e-9)
 
 
 def cpu_in_probe_units(figures: Stability | None) -> np.ndarray | None:

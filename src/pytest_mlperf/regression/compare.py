@@ -59,31 +59,41 @@ def _figures(entry: Mapping[str, Any]) -> Stability | None:
     return Stability.from_dict(stability) if isinstance(stability, dict) else None
 
 
-def _machine_free_value(entry: Mapping[str, Any], metric: str) -> float | None:
-    """A stored result's whole-run figure, in probe units when the run has a probe."""
+def _machine_free_value(
+    entry: Mapping[str, Any], metric: str, probe_version: int | None
+) -> float | None:
+    """A stored result's whole-run figure, in units of its probe when ``probe_version`` is
+    given (None when the run has no probe of that version), in its own unit otherwise."""
     figures = _figures(entry)
+    if probe_version is not None and (figures is None or figures.probe_version != probe_version):
+        return None
     if metric == "cpu_time":
-        units = probe.cpu_in_probe_units(figures)
+        units = probe.cpu_per_call(figures, probe_version is not None)
         return None if units is None else float(np.median(units))
     value = metric_value(entry, metric)
     speed = None if figures is None else figures.probe_ms
-    if value is None or not speed:
+    if value is None or probe_version is None or not speed:
         return value
     return value * speed if metric == "throughput" else value / speed
 
 
 def run_spread(
-    history: Sequence[Mapping[str, Any]], metric: str, default_pct: float
+    history: Sequence[Mapping[str, Any]],
+    metric: str,
+    default_pct: float,
+    probe_version: int | None = None,
 ) -> tuple[float, float | None, str]:
     """Run-to-run spread of a result's log statistic: ``(sd, degrees of freedom, source)``.
 
     From the earlier runs of the same result when there are at least ``MIN_HISTORY`` (their
-    standard deviation, in probe units when the runs have a probe, which also holds each run's
+    standard deviation, in probe units when the comparison is, which also holds each run's
     own sampling noise: slightly cautious); otherwise the assumed ``default_pct``, taken as
     known.
     """
     logs = [
-        math.log(v) for e in history if (v := _machine_free_value(e, metric)) is not None and v > 0
+        math.log(v)
+        for e in history
+        if (v := _machine_free_value(e, metric, probe_version)) is not None and v > 0
     ]
     if len(logs) >= MIN_HISTORY:
         sd = float(np.std(logs, ddof=1))
@@ -146,10 +156,12 @@ def _entry_comparisons(
                 pending.append(_Pending(record, None, True))
             continue
         if metric == "cpu_time":
-            a, b = probe.cpu_in_probe_units(base_figures), probe.cpu_in_probe_units(cur_figures)
+            in_units = machine is not None  # both runs have a probe of one version
+            a = probe.cpu_per_call(base_figures, in_units)
+            b = probe.cpu_per_call(cur_figures, in_units)
             if a is None or b is None:
                 continue  # a run without the readings (a test's own clock, an older release)
-            adjusted = "CPU time per call in units of each run's probe"
+            adjusted = "CPU time per call in units of each run's probe" if in_units else None
         else:
             a, b = block_values(baseline, metric, size), block_values(current, metric, size)
             adjusted = None
@@ -160,7 +172,8 @@ def _entry_comparisons(
                 )
         test = None
         if min(a.size, b.size) >= MIN_BLOCKS:
-            sd, df, source = run_spread(history, metric, rules.run_spread_pct)
+            version = None if machine is None or cur_figures is None else cur_figures.probe_version
+            sd, df, source = run_spread(history, metric, rules.run_spread_pct, version)
             test = stats.unpaired_ratio_test(
                 a, b, confidence=1.0 - 2.0 * rules.alpha, run_sd=sd, run_df=df
             )
