@@ -8,6 +8,7 @@ figure is what a stored-run comparison of two processes has to tell apart from a
 docs/performance.md, section 5, quotes it.
 
     python benchmarks/probe_spread.py --processes 16
+    python benchmarks/probe_spread.py --processes 16 --cold-probe   # as probe version 1
 """
 
 from __future__ import annotations
@@ -23,8 +24,10 @@ import numpy as np
 WINDOW = 20
 
 
-def child(key: str, windows: int) -> None:
-    """One process's figures, as a JSON line: per window CPU ms per call, probe ms, wall p50."""
+def child(key: str, windows: int, cold: bool) -> None:
+    """One process's figures, as a JSON line: per window CPU ms per call, probe ms, wall p50.
+    The probe is timed on its second run after each window, as `WindowClock` times it, or on
+    its first with ``cold`` (probe version 1)."""
     from workloads import build, fit_models
 
     from pytest_mlperf.bench import quiet_interpreter, resolve_model, time_calls
@@ -41,10 +44,13 @@ def child(key: str, windows: int) -> None:
             c0 = cpu()
             ticks = time_calls(target, w.batches, i * WINDOW, WINDOW, time.perf_counter_ns)
             c1 = cpu()
-            probe_kernel()
+            if not cold:
+                probe_kernel()
             c2 = cpu()
+            probe_kernel()
+            c3 = cpu()
             out["cpu"].append((c1 - c0) / WINDOW / 1e6)
-            out["probe"].append((c2 - c1) / 1e6)
+            out["probe"].append((c3 - c2) / 1e6)
             out["wall"].append(float(np.median(ticks)) / 1e6)
     print(json.dumps(out))
 
@@ -56,10 +62,15 @@ def log_sd(values: list[float]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=int, default=16)
+    parser.add_argument(
+        "--cold-probe",
+        action="store_true",
+        help="time the probe's first run after each window, as probe version 1 did",
+    )
     parser.add_argument("--child", nargs=2, metavar=("WORKLOAD", "WINDOWS"), help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.child:
-        child(a.child[0], int(a.child[1]))
+        child(a.child[0], int(a.child[1]), a.cold_probe)
         return
     if a.processes < 3:
         parser.error("--processes must be at least 3")
@@ -67,20 +78,27 @@ def main() -> None:
     for _ in range(a.processes):  # the workloads alternate, so both see the same hours
         for key, windows in (("W1", 40), ("W2", 20)):
             done = subprocess.run(
-                [sys.executable, __file__, "--child", key, str(windows)],
+                [sys.executable, __file__, "--child", key, str(windows)]
+                + (["--cold-probe"] if a.cold_probe else []),
                 capture_output=True,
                 text=True,
                 check=True,
             )
             runs[key].append(json.loads(done.stdout.splitlines()[-1]))
-    print(f"{a.processes} processes per workload; log-sd between processes of:")
-    print("| workload | wall median | CPU time per call | CPU time / probe |")
-    print("|---|---|---|---|")
+    kind = "first (cold)" if a.cold_probe else "second (warm)"
+    print(f"{a.processes} processes per workload, the probe timed on its {kind} run after each")
+    print("window; log-sd between processes of:")
+    print("| workload | probe ms | probe | wall median | CPU time per call | CPU time / probe |")
+    print("|---|---|---|---|---|---|")
     for key, rows in runs.items():
+        probes = [float(np.median(r["probe"])) for r in rows]
         wall = [float(np.median(r["wall"])) for r in rows]
         cpu = [float(np.median(r["cpu"])) for r in rows]
-        probed = [float(np.median(r["cpu"]) / np.median(r["probe"])) for r in rows]
-        print(f"| {key} | {log_sd(wall):.3f} | {log_sd(cpu):.3f} | {log_sd(probed):.3f} |")
+        probed = [c / p for c, p in zip(cpu, probes, strict=True)]
+        print(
+            f"| {key} | {np.median(probes):.4f} | {log_sd(probes):.3f} | {log_sd(wall):.3f} "
+            f"| {log_sd(cpu):.3f} | {log_sd(probed):.3f} |"
+        )
 
 
 if __name__ == "__main__":
