@@ -15,9 +15,9 @@ region, let a comparison tell those apart from a slower model (docs/regressions.
   machine's speed and not with the model, so the ratio of two runs' probes is the ratio of
   their machines.
 
-Measured here on 16 separate processes at a load of 4 on 2 cores, a forest's CPU time per call
-divided by the probe varied with a log-sd of 0.06 between processes, against 0.27 for its wall
-median (docs/performance.md, section 5).
+Measured here on separate processes at a load of 3 on 2 cores, a forest's CPU time per call
+divided by the probe (version 2) varied with a log-sd of 0.04-0.05 between processes, against
+0.23-0.24 for its wall median (docs/performance.md, section 5).
 """
 
 from __future__ import annotations
