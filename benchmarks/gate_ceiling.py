@@ -13,7 +13,7 @@ flags at most 1 of the 20 unchanged runs, how many slowed runs could any such ru
 Figures: `cpu_time` (CPU time per call in units of each run's machine-speed probe, what the
 gate judges when a run was held off the CPU) and `p95` (wall-clock p95 over the probe).
 
-    python benchmarks/gate_ceiling.py benchmarks/results/work/gating/mlperf-reports
+    python benchmarks/gate_ceiling.py benchmarks/results/scratch/gating/mlperf-reports
 """
 
 from __future__ import annotations

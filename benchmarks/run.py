@@ -391,7 +391,7 @@ def run_gating(bench: Bench, reference: dict[str, dict[str, Any]]) -> dict[str, 
 
 
 def run_all(opts: Options) -> dict[str, Any]:
-    work = opts.out / "work"
+    work = opts.out / "scratch"
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     sha = None
