@@ -60,7 +60,7 @@ def fit(path: Path) -> None:
 # The long-run loops run inside a pytest test, like the measured tests: scikit-learn's forests
 # re-apply every active warning filter around each tree, and a bare interpreter has more
 # filters than a pytest test (../shared/research/measured-here.md), which made the forest's
-# bare-loop p95 about 1.3x its p95 under pytest.
+# bare-loop p95 about 1.25x its p95 under pytest.
 REFERENCE = """
 import json, os, sys, warnings
 import joblib

@@ -55,6 +55,15 @@ def probe_kernel() -> float:
     return float(product[0, 0]) + len(table)
 
 
+def timed_probe_ns() -> int:
+    """CPU nanoseconds of one run of the probe, after an untimed run: the model's calls left
+    the caches cold, and a first run would time them rather than the machine."""
+    probe_kernel()
+    cpu = time.process_time_ns()
+    probe_kernel()
+    return time.process_time_ns() - cpu
+
+
 Stamp = tuple[int, int, int]  # (process CPU ns, wall ns, involuntary context switches)
 
 
@@ -90,10 +99,7 @@ class WindowClock:
         if calls > self._calls:
             self.windows.append((self._start, stamp, calls - self._calls))
         self._start = None
-        probe_kernel()  # untimed: the model's calls left the caches cold for the probe
-        cpu = time.process_time_ns()
-        probe_kernel()
-        self.probe_ns.append(time.process_time_ns() - cpu)
+        self.probe_ns.append(timed_probe_ns())
 
     def cpu_ms_per_call(self) -> list[float]:
         """Each window's process CPU time divided by its calls, in ms."""

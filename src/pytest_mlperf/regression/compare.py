@@ -141,6 +141,8 @@ def _entry_comparisons(
     size = block_size_for(len(baseline.get("samples_ms", [])), len(current.get("samples_ms", [])))
     base_figures, cur_figures = _figures(baseline), _figures(current)
     machine = probe.machine_ratio(base_figures, cur_figures)
+    # the unit of every figure below: this probe version when both runs share it, else none
+    version = cur_figures.probe_version if machine is not None and cur_figures else None
     shares = [
         f.cpu_share
         for f in (base_figures, cur_figures)
@@ -156,7 +158,7 @@ def _entry_comparisons(
                 pending.append(_Pending(record, None, True))
             continue
         if metric == "cpu_time":
-            in_units = machine is not None  # both runs have a probe of one version
+            in_units = version is not None
             a = probe.cpu_per_call(base_figures, in_units)
             b = probe.cpu_per_call(cur_figures, in_units)
             if a is None or b is None:
@@ -172,7 +174,6 @@ def _entry_comparisons(
                 )
         test = None
         if min(a.size, b.size) >= MIN_BLOCKS:
-            version = None if machine is None or cur_figures is None else cur_figures.probe_version
             sd, df, source = run_spread(history, metric, rules.run_spread_pct, version)
             test = stats.unpaired_ratio_test(
                 a, b, confidence=1.0 - 2.0 * rules.alpha, run_sd=sd, run_df=df
