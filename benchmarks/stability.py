@@ -10,6 +10,11 @@ before the runs) and measure each model once without a limit (400 calls) for its
 
     .venv/bin/python benchmarks/stability.py                 # 8 runs, about 10 minutes
     .venv/bin/python benchmarks/stability.py --runs 2 --reference-calls 500   # smoke test
+    .venv/bin/python benchmarks/stability.py --run-spreads 15,25   # the floor's trade-off
+
+With `--run-spreads`, every run is one process per stated run-spread floor
+(`--mlperf-run-spread`), in an order that rotates from run to run, so each floor sees the
+same hour: how the floor trades decided clear cases against interval coverage.
 
 Writes benchmarks/results/stability-<time>.json (every record) and prints the tables of
 docs/performance.md, section 8.
@@ -143,14 +148,17 @@ def run_reference(python: str, folder: Path, models: Path, calls: int) -> dict[s
     }
 
 
-def run_pytest(python: str, folder: Path, models: Path, index: int) -> dict[str, Any]:
-    report = folder / f"report-{index}"
+def run_pytest(
+    python: str, folder: Path, models: Path, index: int, spread: float | None
+) -> dict[str, Any]:
+    report = folder / f"report-{index}-{spread}"
+    option = [] if spread is None else [f"--mlperf-run-spread={spread:g}"]
     load = os.getloadavg()[0]
     started = time.perf_counter()
     proc = subprocess.run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
          str(folder / "test_stability_bench.py"), f"--mlperf-report={report}",
-         "--mlperf-no-html"],
+         "--mlperf-no-html", *option],
         capture_output=True, text=True, cwd=folder,
         env={**os.environ, **ENV, "STABILITY_MODELS": str(models)},
     )  # fmt: skip
@@ -168,11 +176,16 @@ def run_pytest(python: str, folder: Path, models: Path, index: int) -> dict[str,
             "elapsed_s": entry["elapsed_s"],
             "stability": entry.get("stability"),
         }
-    return {"load": load, "wall_s": wall, "exit": proc.returncode, "results": results}
+    return {
+        "load": load, "wall_s": wall, "exit": proc.returncode, "run_spread": spread,
+        "results": results,
+    }  # fmt: skip
 
 
-def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
-    summary: dict[str, Any] = {}
+def evaluate(raw: dict[str, Any], spread: float | None = None) -> dict[str, Any]:
+    """Flips, decided shares and coverage of the runs at one stated run-spread floor."""
+    runs = [run for run in raw["runs"] if run.get("run_spread") == spread]
+    summary: dict[str, Any] = {"run_spread": spread}
     for key in MODELS:
         pooled = [x for ref in raw["references"] for x in ref["samples_ms"][key]]
         truth = p95(pooled)
@@ -180,7 +193,7 @@ def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
         for factor in FACTORS:
             tag = str(factor).replace(".", "")
             limit = raw["limits"][key][tag]
-            verdicts = [run["results"][f"test_{key}_x{tag}"] for run in raw["runs"]]
+            verdicts = [run["results"][f"test_{key}_x{tag}"] for run in runs]
             letters = [v["verdict"] for v in verdicts]
             rows.append(
                 {
@@ -195,7 +208,7 @@ def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
                     "seconds": [round(v["elapsed_s"], 2) for v in verdicts],
                 }
             )
-        intervals = [run["results"][f"test_{key}_interval"] for run in raw["runs"]]
+        intervals = [run["results"][f"test_{key}_interval"] for run in runs]
         covered = sum(
             (i["ci_ms"][0] is None or i["ci_ms"][0] <= truth)
             and (i["ci_ms"][1] is None or truth <= i["ci_ms"][1])
@@ -214,8 +227,8 @@ def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
         "reference loops": sorted({r["warning_filters"] for r in raw["references"]}),
         "measured tests": raw["filters_in_tests"],
     }
-    summary["run_wall_s"] = [run["wall_s"] for run in raw["runs"]]
-    loads = [r["load"] for r in raw["runs"]] + [r["load"] for r in raw["references"]]
+    summary["run_wall_s"] = [run["wall_s"] for run in runs]
+    loads = [r["load"] for r in runs] + [r["load"] for r in raw["references"]]
     summary["load"] = {
         "min": min(loads),
         "max": max(loads),
@@ -225,7 +238,9 @@ def evaluate(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown(summary: dict[str, Any], runs: int) -> str:
-    out = []
+    spread = summary["run_spread"]
+    floor = "the default" if spread is None else f"`--mlperf-run-spread={spread:g}`"
+    out = [f"Stated run-spread floor: {floor}.", ""]
     for key in MODELS:
         s = summary[key]
         refs = ", ".join(f"{v:.3g}" for v in s["reference_p95_ms"])
@@ -267,7 +282,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reference-calls", type=int, default=2500, help="calls per reference loop (2500)"
     )
+    parser.add_argument(
+        "--run-spreads",
+        default="",
+        help="comma-separated --mlperf-run-spread values (percent), each run once per value",
+    )
     opts = parser.parse_args(argv)
+    spreads: list[float | None]
+    try:
+        spreads = [float(v) for v in opts.run_spreads.split(",") if v.strip()] or [None]
+    except ValueError:
+        parser.error(f"--run-spreads takes numbers like 15,25, got {opts.run_spreads!r}")
     python = sys.executable
     RESULTS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="mlperf-stability-") as tmp:
@@ -290,17 +315,21 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         checkpoints = {opts.runs // 3, (2 * opts.runs) // 3}
         for i in range(opts.runs):
-            runs.append(run_pytest(python, folder, models, i))
-            print(f"run {i + 1}/{opts.runs}: {runs[-1]['wall_s']:.1f} s", file=sys.stderr)
+            shift = i % len(spreads)  # the order rotates: no floor always runs first
+            for spread in spreads[shift:] + spreads[:shift]:
+                runs.append(run_pytest(python, folder, models, i, spread))
+                print(f"run {i + 1}/{opts.runs} ({spread}): {runs[-1]['wall_s']:.1f} s",
+                      file=sys.stderr)  # fmt: skip
             if i + 1 in checkpoints:
                 references.append(run_reference(python, folder, models, opts.reference_calls))
         references.append(run_reference(python, folder, models, opts.reference_calls))
         in_tests = sorted({int(x) for x in (folder / "warning-filters.txt").read_text().split()})
     raw = {"limits": limits, "references": references, "runs": runs, "filters_in_tests": in_tests}
-    summary = evaluate(raw)
+    summaries = [evaluate(raw, spread) for spread in spreads]
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (RESULTS / f"stability-{stamp}.json").write_text(json.dumps({"summary": summary, **raw}))
-    print(markdown(summary, opts.runs))
+    record = {"summary": summaries[0], "summaries": summaries, **raw}
+    (RESULTS / f"stability-{stamp}.json").write_text(json.dumps(record))
+    print("\n\n".join(markdown(summary, opts.runs) for summary in summaries))
     return 0
 
 
