@@ -5,7 +5,9 @@ Each of `--processes` fresh Python processes per workload times `--windows` wind
 calls, reading the process CPU time around each window and running the probe after it (as
 `pytest_mlperf.probe.WindowClock` does). The spread between processes (log-sd) of each
 figure is what a stored-run comparison of two processes has to tell apart from a change:
-docs/performance.md, section 5, quotes it.
+docs/performance.md, section 5, quotes it. Since probe version 3 a comparison divides each
+window's CPU time by the probe run right after it (the last column); the column before
+divides by the run's median probe, as versions 1 and 2 did.
 
     python benchmarks/probe_spread.py --processes 16
     python benchmarks/probe_spread.py --processes 16 --cold-probe   # as probe version 1
@@ -88,16 +90,20 @@ def main() -> None:
     kind = "first (cold)" if a.cold_probe else "second (warm)"
     print(f"{a.processes} processes per workload, the probe timed on its {kind} run after each")
     print("window; log-sd between processes of:")
-    print("| workload | probe ms | probe | wall median | CPU time per call | CPU time / probe |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| workload | probe ms | probe | wall median | CPU time per call "
+        "| CPU time / median probe | CPU time / probe, window by window |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for key, rows in runs.items():
         probes = [float(np.median(r["probe"])) for r in rows]
         wall = [float(np.median(r["wall"])) for r in rows]
         cpu = [float(np.median(r["cpu"])) for r in rows]
         probed = [c / p for c, p in zip(cpu, probes, strict=True)]
+        paired = [float(np.median(np.divide(r["cpu"], r["probe"]))) for r in rows]  # as 3+
         print(
             f"| {key} | {np.median(probes):.4f} | {log_sd(probes):.3f} | {log_sd(wall):.3f} "
-            f"| {log_sd(cpu):.3f} | {log_sd(probed):.3f} |"
+            f"| {log_sd(cpu):.3f} | {log_sd(probed):.3f} | {log_sd(paired):.3f} |"
         )
 
 

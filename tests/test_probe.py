@@ -33,7 +33,7 @@ def test_window_clock_reads_each_window_and_probes_after_it() -> None:
         clock.start(calls)
     assert [c for _, _, c in clock.windows] == [20, 20]
     assert len(clock.cpu_ms_per_call()) == 2 and all(x > 0 for x in clock.cpu_ms_per_call())
-    assert len(clock.probe_ns) == 2
+    assert len(clock.probe_ns) == 2 and len(clock.probe_windows_ms()) == 2  # one per window
     probe = clock.probe_ms()
     assert probe is not None and probe > 0
     # the probe ran between the windows, outside them: a window's wall time excludes it
@@ -61,6 +61,7 @@ def test_a_measurement_records_cpu_time_per_call_and_the_probe() -> None:
     assert len(figures.cpu_windows_ms) == 5  # one value per window of 20 calls
     assert figures.cpu_ms is not None and figures.cpu_ms > 0
     assert figures.probe_ms is not None and figures.probe_ms > 0
+    assert len(figures.probe_windows_ms) == 5  # the probe after each window, to pair with it
     assert figures.probe_version == PROBE_VERSION
     again = BenchmarkResult.from_record(result.to_record())
     assert again.stability == figures
@@ -134,6 +135,25 @@ def test_cpu_in_probe_units_cancels_a_uniformly_slower_machine() -> None:
     np.testing.assert_allclose(fast, slow)
     assert cpu_in_probe_units(figures(None, [1.0])) is None
     assert cpu_in_probe_units(figures(0.1, [])) is None
+
+
+def test_cpu_in_probe_units_divides_window_by_window() -> None:
+    """A host's slow spell that comes and goes between windows slows the model and the probe
+    run right after it alike: divided window by window, it cancels; by the run's median probe,
+    it does not."""
+    cpu, probes = [1.0, 2.0, 1.0, 2.0, 1.8], [0.1, 0.2, 0.1, 0.2, 0.18]
+    spelled = Stability(
+        cpu_windows_ms=cpu, probe_ms=0.18, probe_windows_ms=probes, probe_version=PROBE_VERSION
+    )
+    units = cpu_in_probe_units(spelled)
+    assert units is not None
+    np.testing.assert_allclose(units, 10.0)
+    by_median = cpu_in_probe_units(figures(0.18, cpu))  # a run that kept no probe per window
+    assert by_median is not None and np.ptp(by_median) > 5.0
+    mismatched = Stability(
+        cpu_windows_ms=cpu, probe_ms=0.18, probe_windows_ms=probes[:3], probe_version=3
+    )
+    np.testing.assert_allclose(cpu_in_probe_units(mismatched), by_median)
 
 
 def test_contended_runs_are_those_that_lost_the_cpu() -> None:

@@ -256,7 +256,7 @@ def test_stability_figures_reach_the_result_and_its_record() -> None:
     record = result.to_record()["stability"]
     assert set(record) == {
         *("speed_drift", "clustering", "run_spread", "windows", "cpu_share"),
-        *("cpu_ms", "cpu_windows_ms", "probe_ms", "probe_version"),
+        *("cpu_ms", "cpu_windows_ms", "probe_ms", "probe_windows_ms", "probe_version"),
     }
     assert record["cpu_ms"] is None and record["probe_ms"] is None  # a fake clock: no readings
     assert record["run_spread"] >= 0.15

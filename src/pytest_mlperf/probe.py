@@ -8,16 +8,17 @@ region, let a comparison tell those apart from a slower model (docs/regressions.
 
 - **CPU time per call**: the process's CPU time over a window divided by the window's calls.
   Waiting for the CPU does not count, so contention drops out.
-- **the probe**: a fixed reference kernel (interpreter work and a small matrix product, about
-  0.04 ms) timed in CPU time after each window, on its second run: timed on its first, right
-  after the model's calls, it measured the cache state the model left (0.05 ms after a linear
-  model, 0.10 ms after a forest) and varied 4x more between processes. Its time moves with the
-  machine's speed and not with the model, so the ratio of two runs' probes is the ratio of
-  their machines.
-
-Measured here on separate processes at a load of 3 on 2 cores, a forest's CPU time per call
-divided by the probe (version 2) varied with a log-sd of 0.04-0.05 between processes, against
-0.23-0.24 for its wall median (docs/performance.md, section 5).
+- **the probe**: a fixed reference kernel timed in CPU time after each window, on its second
+  run (timed on its first, right after the model's calls, it measured the cache state the
+  model left and varied 4x more between processes). Its time moves with the machine's speed
+  and not with the model, so the ratio of two runs' probes is the ratio of their machines.
+  The kernel is the kind of work a library's ``predict`` does around its arithmetic: small
+  NumPy arrays checked, reshaped, multiplied and reduced, about 0.05 ms. A slow spell of a
+  shared host (another tenant on the same core) slowed a linear model's calls 1.5-2x and a
+  tight dictionary-and-matmul kernel (version 2) only part of that; this kernel followed the
+  model's CPU time at a slope of 1.0-1.1 (docs/performance.md, section 5). Each window's CPU
+  time per call is divided by the probe run right after it, so a spell that comes and goes
+  between windows cancels window by window.
 """
 
 from __future__ import annotations
@@ -39,20 +40,27 @@ except ImportError:  # pragma: no cover - Windows
 CONTENTION_FREE = 0.95  # a CPU share at or above this is an uncontended run
 # bumped whenever the kernel or how it is timed changes: probes of two versions never compare.
 # 2: the kernel runs once untimed before the timed run (version 1 timed its first run)
-PROBE_VERSION = 2
-_KEYS = [str(i) for i in range(300)]
-_MATRIX = np.random.default_rng(0).random((32, 32)) / 32.0
+# 3: a library-style kernel (version 2: dictionary building and matrix products), and CPU time
+#    per call divided window by window
+PROBE_VERSION = 3
+_ROW = [float(i % 7) / 7.0 for i in range(20)]
+_COEF = np.random.default_rng(0).random((3, 20))
+_BIAS = np.zeros(3)
 
 
-def probe_kernel() -> float:
-    """The fixed reference work: dictionary building and four 32x32 matrix products."""
-    table: dict[str, tuple[int, int]] = {}
-    for i, key in enumerate(_KEYS):
-        table[key] = (i, 2 * i)
-    product = _MATRIX
-    for _ in range(4):
-        product = product @ _MATRIX
-    return float(product[0, 0]) + len(table)
+def probe_kernel() -> int:
+    """The fixed reference work: twelve rounds of what a linear model's ``predict`` does with
+    one row (array conversion, shape and finiteness checks, a small product, an argmax)."""
+    total = 0
+    for _ in range(12):
+        row = np.asarray(_ROW, dtype=np.float64)
+        if row.ndim == 1:
+            row = row.reshape(1, -1)
+        if not np.isfinite(row).all():
+            raise ValueError("the probe's row is not finite")
+        scores = row @ _COEF.T + _BIAS
+        total += int(scores.argmax(axis=1)[0])
+    return total
 
 
 def timed_probe_ns() -> int:
@@ -98,8 +106,8 @@ class WindowClock:
         stamp = _stamp()
         if calls > self._calls:
             self.windows.append((self._start, stamp, calls - self._calls))
+            self.probe_ns.append(timed_probe_ns())  # one per window: they pair up
         self._start = None
-        self.probe_ns.append(timed_probe_ns())
 
     def cpu_ms_per_call(self) -> list[float]:
         """Each window's process CPU time divided by its calls, in ms."""
@@ -108,6 +116,10 @@ class WindowClock:
     def probe_ms(self) -> float | None:
         """The median CPU time of the probe, in ms; None without a window."""
         return float(np.median(self.probe_ns)) / 1e6 if self.probe_ns else None
+
+    def probe_windows_ms(self) -> list[float]:
+        """The probe's CPU time after each window, in ms (one per window)."""
+        return [ns / 1e6 for ns in self.probe_ns]
 
 
 def _probed(figures: Stability | None) -> float | None:
@@ -138,13 +150,17 @@ def cpu_per_call(figures: Stability | None, in_probe_units: bool) -> np.ndarray 
 
 
 def cpu_in_probe_units(figures: Stability | None) -> np.ndarray | None:
-    """Each window's CPU time per call divided by the run's probe: what the model costs in
-    units of this machine's speed at the time, comparable across runs. None without both."""
+    """Each window's CPU time per call divided by the probe run right after it (by the run's
+    median probe when the run kept no probe per window, before version 3): what the model
+    costs in units of this machine's speed at the time, comparable across runs. None without
+    both."""
     probe = _probed(figures)
     if figures is None or probe is None or not figures.cpu_windows_ms:
         return None
-    values = np.asarray(figures.cpu_windows_ms, dtype=np.float64) / probe
-    floored: np.ndarray = np.maximum(values, 1e-9)
+    cpu = np.asarray(figures.cpu_windows_ms, dtype=np.float64)
+    paired = np.asarray(figures.probe_windows_ms, dtype=np.float64)
+    divisor = paired if paired.shape == cpu.shape and np.all(paired > 0) else probe
+    floored: np.ndarray = np.maximum(cpu / divisor, 1e-9)
     return floored
 
 

@@ -121,8 +121,9 @@ class Stability:
         scheduler preempted it (1: uncontended); None when a test supplied its own clock.
     cpu_ms: the median over windows of the process CPU time per call (waiting for the CPU
         does not count); cpu_windows_ms holds each window's value for comparisons.
-    probe_ms: the median CPU time of the machine-speed probe run between windows, and
-        probe_version the version of its kernel (only equal versions compare).
+    probe_ms: the median CPU time of the machine-speed probe run between windows,
+        probe_windows_ms its time after each window, and probe_version the version of its
+        kernel (only equal versions compare).
     """
 
     speed_drift: float = 0.0
@@ -133,6 +134,7 @@ class Stability:
     cpu_ms: float | None = None
     cpu_windows_ms: list[float] = dataclasses.field(default_factory=list)
     probe_ms: float | None = None
+    probe_windows_ms: list[float] = dataclasses.field(default_factory=list)
     probe_version: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,6 +153,7 @@ class Stability:
             cpu_ms=_optional(data.get("cpu_ms")),
             cpu_windows_ms=[float(x) for x in data.get("cpu_windows_ms") or []],
             probe_ms=_optional(data.get("probe_ms")),
+            probe_windows_ms=[float(x) for x in data.get("probe_windows_ms") or []],
             probe_version=None if data.get("probe_version") is None else int(data["probe_version"]),
         )
 

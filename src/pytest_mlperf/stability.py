@@ -181,6 +181,7 @@ def _readings(windows: WindowClock | None) -> dict[str, Any]:
         "cpu_ms": float(np.median(per_call)),
         "cpu_windows_ms": [round(x, 6) for x in per_call],
         "probe_ms": windows.probe_ms(),
+        "probe_windows_ms": [round(x, 6) for x in windows.probe_windows_ms()],
         "probe_version": PROBE_VERSION,
     }
 
