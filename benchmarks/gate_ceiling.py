@@ -27,14 +27,21 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
+from pytest_mlperf.probe import cpu_in_probe_units
+from pytest_mlperf.results import Stability
+
 CONDITIONS = {"A/A": "AA", "+10%": "+10pct", "+25%": "+25pct"}
 
 
 def figure(result: dict[str, Any], metric: str) -> float:
+    """A run's figure in units of its probe; ``cpu_time`` as the gate computes it (window by
+    window since probe version 3)."""
     s = result["stability"]
     if metric == "cpu_time":
-        return float(np.median(s["cpu_windows_ms"])) / s["probe_ms"]
-    return float(np.percentile(result["samples_ms"], 95)) / s["probe_ms"]
+        units = cpu_in_probe_units(Stability.from_dict(s))
+        assert units is not None, "a report without CPU time or the probe"
+        return float(np.median(units))
+    return float(np.percentile(result["samples_ms"], 95)) / float(s["probe_ms"])
 
 
 def log_ratios(folder: Path, metric: str) -> dict[str, dict[str, list[float]]]:
