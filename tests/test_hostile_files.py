@@ -69,6 +69,12 @@ FILES: dict[str, tuple[bytes, str]] = {
         json.dumps(_damaged(lambda d: d["results"][0].update(samples_ms=[1e308] * 5))).encode(),
         "result #0 has invalid 'samples_ms'",
     ),
+    "bad_probe_readings": (
+        json.dumps(
+            _damaged(lambda d: d["results"][0].update(stability={"probe_windows_ms": ["x"]}))
+        ).encode(),
+        "result #0 has invalid 'stability.probe_windows_ms'",
+    ),
 }
 
 

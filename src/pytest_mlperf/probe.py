@@ -14,11 +14,12 @@ region, let a comparison tell those apart from a slower model (docs/regressions.
   and not with the model, so the ratio of two runs' probes is the ratio of their machines.
   The kernel is the kind of work a library's ``predict`` does around its arithmetic: small
   NumPy arrays checked, reshaped, multiplied and reduced, about 0.05 ms. A slow spell of a
-  shared host (another tenant on the same core) slowed a linear model's calls 1.5-2x and a
-  tight dictionary-and-matmul kernel (version 2) only part of that; this kernel followed the
-  model's CPU time at a slope of 1.0-1.1 (docs/performance.md, section 5). Each window's CPU
-  time per call is divided by the probe run right after it, so a spell that comes and goes
-  between windows cancels window by window.
+  shared host (another tenant on the same core) slowed a linear model's CPU time 1.4-2.2x and
+  a tight dictionary-and-matmul kernel (version 2) only 1.0-1.6x. Each window's CPU time per
+  call is divided by the probe run right after it, so a spell that comes and goes between
+  windows cancels window by window. On a noisy hour this brought the spread of a linear
+  model's CPU time over the probe between unchanged runs from 0.116 to 0.074 (log-sd;
+  docs/performance.md, section 5, "Probe version 3").
 """
 
 from __future__ import annotations

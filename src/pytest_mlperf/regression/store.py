@@ -64,6 +64,32 @@ def entry_problem(entry: Any) -> str | None:
     samples = entry.get("samples_ms", [])
     if not isinstance(samples, list) or not all(is_figure(x) and x >= 0 for x in samples):
         return "has invalid 'samples_ms' (finite, non-negative numbers expected)"
+    return _stability_problem(entry.get("stability"))
+
+
+STABILITY_FIGURES = ("speed_drift", "clustering", "run_spread", "cpu_share", "cpu_ms", "probe_ms")
+STABILITY_LISTS = ("cpu_windows_ms", "probe_windows_ms")
+
+
+def _stability_problem(stability: Any) -> str | None:
+    """What is wrong with a result's ``stability`` readings (absent or null is fine: older
+    runs and a test's own clock have none)."""
+    if stability is None:
+        return None
+    if not isinstance(stability, dict):
+        return "has an invalid 'stability' (an object expected)"
+    for key in STABILITY_FIGURES:
+        value = stability.get(key)
+        if value is not None and not is_figure(value):
+            return f"has an invalid 'stability.{key}' (a finite number expected)"
+    for key in STABILITY_LISTS:
+        values = stability.get(key) or []
+        if not isinstance(values, list) or not all(is_figure(x) and x >= 0 for x in values):
+            return f"has invalid 'stability.{key}' (finite, non-negative numbers expected)"
+    for key in ("windows", "probe_version"):
+        value = stability.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            return f"has an invalid 'stability.{key}' (a whole number expected)"
     return None
 
 
