@@ -57,6 +57,23 @@ def child(key: str, windows: int, cold: bool) -> None:
     print(json.dumps(out))
 
 
+def in_probe_units(row: dict[str, list[float]]) -> np.ndarray:
+    """One process's CPU time per call in probe units, window by window, as the stored gate
+    computes it (`pytest_mlperf.probe.cpu_in_probe_units`)."""
+    from pytest_mlperf.probe import cpu_in_probe_units
+    from pytest_mlperf.results import Stability
+
+    units = cpu_in_probe_units(
+        Stability(
+            cpu_windows_ms=row["cpu"],
+            probe_ms=float(np.median(row["probe"])),
+            probe_windows_ms=row["probe"],
+        )
+    )
+    assert units is not None, "a process without windows"
+    return units
+
+
 def log_sd(values: list[float]) -> float:
     return float(np.std(np.log(values), ddof=1))
 
@@ -100,7 +117,7 @@ def main() -> None:
         wall = [float(np.median(r["wall"])) for r in rows]
         cpu = [float(np.median(r["cpu"])) for r in rows]
         probed = [c / p for c, p in zip(cpu, probes, strict=True)]
-        paired = [float(np.median(np.divide(r["cpu"], r["probe"]))) for r in rows]  # as 3+
+        paired = [float(np.median(in_probe_units(r))) for r in rows]
         print(
             f"| {key} | {np.median(probes):.4f} | {log_sd(probes):.3f} | {log_sd(wall):.3f} "
             f"| {log_sd(cpu):.3f} | {log_sd(probed):.3f} | {log_sd(paired):.3f} |"

@@ -17,7 +17,7 @@ With `--run-spreads`, every run is one process per stated run-spread floor
 same hour: how the floor trades decided clear cases against interval coverage.
 
 Writes benchmarks/results/stability-<time>.json (every record) and prints the tables of
-docs/performance.md, section 8.
+docs/performance.md, section 10.
 """
 
 from __future__ import annotations
