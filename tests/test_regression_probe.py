@@ -61,7 +61,7 @@ def test_a_slower_machine_is_not_a_regression() -> None:
     assert records["cpu_time"]["verdict"] == "same"
     # without the readings the same runs look like a 40% regression
     bare = compare(without_readings(base), without_readings(new))
-    assert bare["p95"]["verdict"] == "regression" and "cpu_time" not in bare
+    assert bare["p50"]["verdict"] == "regression" and "cpu_time" not in bare
 
 
 def test_a_contended_run_is_judged_on_cpu_time_not_wall_clock() -> None:

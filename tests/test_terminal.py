@@ -15,11 +15,12 @@ from pytest_mlperf.report.terminal import render_terminal
 
 @pytest.fixture(scope="module")
 def compared() -> list[dict[str, Any]]:
-    """Real stored-run comparisons: test_a 50% slower, test_b 30% faster, test_c unchanged."""
+    """Real stored-run comparisons: test_a twice as slow, test_b twice as fast, test_c
+    unchanged."""
     base = run(*(entry(f"t.py::test_{x}", stream(i)) for i, x in enumerate("abc")))
     new = run(
-        entry("t.py::test_a", stream(5, 1.5)),
-        entry("t.py::test_b", stream(6, 0.7)),
+        entry("t.py::test_a", stream(5, 2.0)),
+        entry("t.py::test_b", stream(6, 0.5)),
         entry("t.py::test_c", stream(7)),
     )
     return [c.to_dict() for c in compare_runs(new, base)]

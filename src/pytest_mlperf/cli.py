@@ -157,7 +157,8 @@ def _add_compare(commands: Any) -> None:
         "--run-spread-pct",
         type=_float,
         default=DEFAULT_RUN_SPREAD_PCT,
-        help="assumed run-to-run spread of a statistic, percent (default %(default)g)",
+        help="assumed run-to-run spread of p50 and CPU time, percent (default %(default)g); "
+        "p95 and throughput assume three times as much",
     )
     parser.add_argument(
         "--format", choices=("table", "md", "json"), default="table", help="output format"

@@ -27,7 +27,7 @@ import numpy as np
 from .. import probe, stats
 from ..numbers import fmt
 from ..results import RunVerdict, Stability
-from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT
+from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT, TAIL_SPREAD_FACTOR
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
 from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 from .store import BaselineError, entry_problem, fingerprint_of, is_figure, validate_run
@@ -36,6 +36,7 @@ MEMORY_FLOOR_MB = 16.0  # a memory change smaller than this never counts, whatev
 MIN_HISTORY = 3  # earlier runs holding a result before its own run-to-run spread is used
 
 WALL_METRICS = ("p50", "p95", "throughput")  # from wall-clock samples: waiting counts
+TAIL_METRICS = ("p95", "throughput")  # moved by the slow calls: a wider assumed run spread
 TESTED_METRICS = (*WALL_METRICS, "cpu_time")  # each a block test in the Holm family
 METRICS = (*TESTED_METRICS, "memory")
 # --------------------------------------------------------------------------------------------
@@ -88,7 +89,8 @@ def run_spread(
     From the earlier runs of the same result when there are at least ``MIN_HISTORY`` (their
     standard deviation, in probe units when the comparison is, which also holds each run's
     own sampling noise: slightly cautious); otherwise the assumed ``default_pct``, taken as
-    known.
+    known, and ``TAIL_SPREAD_FACTOR`` times that for p95 and throughput, whose slow calls come
+    and go between processes.
     """
     logs = [
         math.log(v)
@@ -98,7 +100,8 @@ def run_spread(
     if len(logs) >= MIN_HISTORY:
         sd = float(np.std(logs, ddof=1))
         return sd, float(len(logs) - 1), f"{len(logs)} earlier runs"
-    return math.log1p(default_pct / 100.0), None, "assumed"
+    factor = TAIL_SPREAD_FACTOR if metric in TAIL_METRICS else 1.0
+    return math.log1p(factor * default_pct / 100.0), None, "assumed"
 
 
 @dataclass
