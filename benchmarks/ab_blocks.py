@@ -22,6 +22,7 @@ import tempfile
 import textwrap
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from workloads import MODELS_ENV, fit_models, save_models
@@ -88,12 +89,19 @@ def main() -> None:
         parser.error(f"--block-calls takes two whole numbers like 200,500, got {a.block_calls!r}")
     if a.repeats < 1 or len(lengths) != 2 or min(lengths) < 20:
         parser.error("--repeats must be at least 1, --block-calls two lengths of at least 20")
-    with tempfile.TemporaryDirectory(prefix="mlperf-ab-blocks-") as tmp:
+    load = os.getloadavg()[0]
+    rows = run_test_file(TEST.format(repeats=a.repeats, lengths=tuple(lengths)))
+    print(f"load average at the start: {load:.2f}; at the end: {os.getloadavg()[0]:.2f}")
+    print(summary(rows, lengths))
+
+
+def run_test_file(source: str) -> list[dict[str, Any]]:
+    """Run one generated test file in a fresh pytest process, beside the section-5 models,
+    and return the JSON lines its tests appended to the file named by ``AB_BLOCKS_OUT``."""
+    with tempfile.TemporaryDirectory(prefix="mlperf-ab-") as tmp:
         folder = Path(tmp)
         save_models(fit_models(), folder / "models.joblib")
-        (folder / "test_ab_blocks.py").write_text(
-            textwrap.dedent(TEST.format(repeats=a.repeats, lengths=tuple(lengths)))
-        )
+        (folder / "test_ab_generated.py").write_text(textwrap.dedent(source))
         out = folder / "records.jsonl"
         env = {
             **os.environ,
@@ -101,15 +109,12 @@ def main() -> None:
             MODELS_ENV: str(folder / "models.joblib"),
             "AB_BLOCKS_OUT": str(out),
         }
-        load = os.getloadavg()[0]
         subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p",
-             "no:benchmark", "test_ab_blocks.py"],
+             "no:benchmark", "test_ab_generated.py"],
             cwd=folder, env=env, check=True, capture_output=True,
         )  # fmt: skip
-        rows = [json.loads(line) for line in out.read_text().splitlines()]
-    print(f"load average at the start: {load:.2f}; at the end: {os.getloadavg()[0]:.2f}")
-    print(summary(rows, lengths))
+        return [json.loads(line) for line in out.read_text().splitlines()]
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def test_a_change_within_tolerance_is_same_even_when_significant() -> None:
 
 
 def test_grey_zone_adds_pairs_up_to_the_cap() -> None:
-    grey = [run_ab(1.07, seed) for seed in range(40)]
+    grey = [run_ab(1.07, seed, metric="p95") for seed in range(40)]
     extended = [r for r in grey if len(r.looks) == 2]
     assert extended, "some +7% runs should need the second look"
     for r in extended:
@@ -121,11 +121,50 @@ def test_max_time_stops_adding_pairs() -> None:
     assert 2 <= result.n_pairs < 10
 
 
-def test_the_verdict_can_be_on_p50_or_mean() -> None:
+def test_the_verdict_can_be_on_one_metric() -> None:
     result = run_ab(1.25, 0, metric="p50")
     assert result.metric == "p50" and result.ratio == result.p50_ratio
-    assert result.verdict == ComparisonVerdict.REGRESSION
+    assert result.judged == ("p50",) and result.verdict == ComparisonVerdict.REGRESSION
     assert run_ab(1.25, 0, metric="mean").verdict == ComparisonVerdict.REGRESSION
+    gating = [c.metric for c in result.comparisons() if c.gating]
+    assert gating == ["p50"]
+
+
+class Tail:
+    """A model on a fake clock whose calls take 1 ms, and every tenth call ``tail_ms``: a fixed
+    cost added to every call moves this model's p50 by its full share and its p95 by less."""
+
+    def __init__(self, clock: list[int], extra_ms: float, tail_ms: float = 1.5) -> None:
+        self.clock, self.extra_ns, self.tail_ns, self.calls = clock, extra_ms * 1e6, tail_ms, 0
+
+    def predict(self, batch: np.ndarray) -> None:
+        self.calls += 1
+        base = self.tail_ns if self.calls % 10 == 0 else 1.0
+        self.clock[0] += int(base * 1e6 + self.extra_ns)
+
+
+def test_by_default_a_slower_median_fails_even_when_the_tail_moves_less() -> None:
+    """+0.1 ms on every call: p50 +10%, p95 +6.7%. Judged on p95 alone, a tolerance of 7%
+    lets it pass; by default (p50, p95 and the mean, each at a third of alpha) it fails, on p50."""
+    now = [0]
+    options: dict[str, Any] = dict(blocks=3, max_blocks=3, block_calls=20, warmup=0)
+    result = measure_ab(
+        Tail(now, 0.0), Tail(now, 0.1), X, tolerance_pct=7, clock=lambda: now[0], **options
+    )
+    assert result.asked_metric == "any" and result.judged == ("p50", "p95", "mean")
+    assert result.verdict == ComparisonVerdict.REGRESSION and result.metric == "p50"
+    assert result.tests["p50"].ratio == pytest.approx(1.1)
+    assert result.tests["p95"].ratio == pytest.approx(1.6 / 1.5)
+    assert result.verdicts["p95"] == ComparisonVerdict.SAME
+    assert result.alpha_look == 0.01 and result.tests["p50"].confidence == pytest.approx(
+        1 - 2 * 0.01 / 3
+    )
+    now = [0]
+    tail_only = measure_ab(
+        Tail(now, 0.0), Tail(now, 0.1), X, tolerance_pct=7, metric="p95",
+        clock=lambda: now[0], **options,
+    )  # fmt: skip
+    assert tail_only.verdict == ComparisonVerdict.SAME
 
 
 def test_wilcoxon_gives_the_same_answer_on_clear_cases() -> None:
@@ -163,11 +202,13 @@ def test_a_comparison_held_off_the_cpu_is_decided_on_cpu_time() -> None:
         clock=lambda: clocks[0], cpu_clock=lambda: clocks[1],
     )  # fmt: skip
     assert result.cpu_share == pytest.approx(0.75) and result.contended
-    assert result.metric == "cpu_time" and result.asked_metric == "p95"
+    assert result.metric == "cpu_time" and result.asked_metric == "any"
+    assert result.judged == ("cpu_time",)
     assert result.verdict == ComparisonVerdict.REGRESSION and result.ratio == pytest.approx(4)
     assert result.tests["p95"].ratio == 1.0  # the wall clock sees no change at all
     assert result.verdicts["p95"] == result.verdicts["p50"] == ComparisonVerdict.UNKNOWN
-    assert "CPU share 75%" in result.summary() and "cpu_time decided instead of p95" in str(result)
+    assert "CPU share 75%" in result.summary()
+    assert "cpu_time decided instead of p50, p95 and mean" in str(result)
     records = {c.metric: c for c in result.comparisons("t.py::test_ab")}
     assert records["cpu_time"].gating and records["cpu_time"].fails_run
     assert not records["p95"].gating and records["p95"].verdict == ComparisonVerdict.UNKNOWN
@@ -183,11 +224,11 @@ def test_a_comparison_on_the_cpu_keeps_its_metric() -> None:
         clock=lambda: clocks[0], cpu_clock=lambda: clocks[1],
     )  # fmt: skip
     assert result.cpu_share == pytest.approx(1.0) and not result.contended
-    assert result.metric == "p95" and result.contention_note == ""
+    assert result.judged == ("p50", "p95", "mean") and result.contention_note == ""
     assert result.verdict == ComparisonVerdict.REGRESSION
     assert result.verdicts["cpu_time"] == ComparisonVerdict.REGRESSION  # reported, not gating
     gating = [c.metric for c in result.comparisons() if c.gating]
-    assert gating == ["p95"]
+    assert gating == ["p50", "p95", "throughput"]
 
 
 def test_an_uncontended_comparison_keeps_its_metric_and_reports_cpu_time() -> None:
@@ -196,9 +237,9 @@ def test_an_uncontended_comparison_keeps_its_metric_and_reports_cpu_time() -> No
     result = measure_ab(lr, lr, X, blocks=2, max_blocks=2, block_calls=20, warmup=2)
     assert "cpu_time" in result.tests and all("cpu_time" in b.baseline for b in result.blocks)
     data = result.to_dict()
-    assert data["asked_metric"] == "p95" and data["cpu_share"] > 0
+    assert data["asked_metric"] == "any" and data["cpu_share"] > 0
     if not result.contended:  # on a busy machine other processes may take the CPU here
-        assert result.metric == "p95" and result.contention_note == ""
+        assert data["judged"] == ["p50", "p95", "mean"] and result.contention_note == ""
 
 
 def test_a_fake_clock_reads_no_cpu_time() -> None:
@@ -214,7 +255,7 @@ def test_a_fake_clock_reads_no_cpu_time() -> None:
 
 
 def test_to_dict_is_plain_json_and_str_is_readable() -> None:
-    result = run_ab(1.25, 1)
+    result = run_ab(1.25, 1, metric="p95")
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
     assert data["verdict"] == "regression" and data["metric"] == "p95"
     assert data["pairs"] == len(data["blocks"]) and data["calls_per_model"] == 200 * data["pairs"]
@@ -227,7 +268,7 @@ def test_to_dict_is_plain_json_and_str_is_readable() -> None:
 
 
 def test_comparisons_have_the_stored_run_shape() -> None:
-    compared = run_ab(1.25, 1).comparisons("t.py::test_ab")
+    compared = run_ab(1.25, 1, metric="p95").comparisons("t.py::test_ab")
     records = [c.to_dict() for c in compared]
     assert [r["metric"] for r in records] == ["p50", "p95", "throughput"]
     assert [r["gating"] for r in records] == [False, True, False]
@@ -253,6 +294,7 @@ def test_without_the_gate_a_regression_is_a_warning_everywhere() -> None:
     assert [r.verdict for r in records] == [ComparisonVerdict.WARN] * 3
     assert not any(r.fails_run or r.gating for r in records)
     assert records[1].message.startswith("A/B p95: warn, candidate/baseline")
+    assert comparison_gate(result.comparisons("t.py::test_ab"))["verdict"] == "fail"
     assert comparison_gate(records)["verdict"] == "pass"
 
 
@@ -269,12 +311,12 @@ def test_without_the_gate_a_regression_is_a_warning_everywhere() -> None:
         ({"block_calls": 5}, "block_calls must be at least 20"),
         ({"tolerance_pct": -1.0}, "tolerance_pct must be >= 0"),
         ({"alpha": 0.7}, "alpha must be in (0, 0.5)"),
-        ({"metric": "p99"}, "metric must be one of p50, p95, mean"),
+        ({"metric": "p99"}, "metric must be one of any, p50, p95, mean, got 'p99'"),
         ({"test": "ks"}, "test must be 't' or 'wilcoxon'"),
         ({"unknown_p": 1.0}, "unknown_p must be in [0, 1)"),
         ({"interleave": 0}, "interleave must be from 1 to block_calls (200)"),
         ({"block_calls": 20, "interleave": 21}, "interleave must be from 1 to block_calls (20)"),
-        ({"metric": "cpu_time"}, "metric must be one of p50, p95, mean"),
+        ({"metric": "cpu_time"}, "metric must be one of any, p50, p95, mean"),
     ],
 )
 def test_bad_settings_name_the_setting(options: dict[str, Any], message: str) -> None:
@@ -310,13 +352,13 @@ def verdicts(factor: float, seeds: range) -> Counter[str]:
 
 def test_false_alarms_in_aa_runs_are_at_most_one_in_a_hundred() -> None:
     counts = verdicts(1.0, range(500))
-    assert counts["REGRESSION"] <= 5  # measured: 3 of 500 here, 4 of seeds 0-999
+    assert counts["REGRESSION"] <= 5  # measured: 0 of 500 here (p95 alone: 3), 1 of seeds 0-999
     assert counts["SAME"] >= 0.95 * 500
 
 
 def test_ten_percent_slowdown_is_found_at_least_nine_times_in_ten() -> None:
     counts = verdicts(1.10, range(1000, 1000 + RUNS))
-    assert counts["REGRESSION"] >= 0.90 * RUNS  # measured: 0.918 over seeds 0-999
+    assert counts["REGRESSION"] >= 0.90 * RUNS  # measured: 200 of 200 (p95 alone: 0.918)
 
 
 def test_twenty_five_percent_slowdown_is_always_found() -> None:
@@ -326,4 +368,4 @@ def test_twenty_five_percent_slowdown_is_always_found() -> None:
 
 def test_ten_percent_speedup_is_an_improvement_not_a_regression() -> None:
     counts = verdicts(1 / 1.10, range(3000, 3000 + RUNS // 2))
-    assert counts["REGRESSION"] == 0 and counts["IMPROVEMENT"] >= 0.85 * RUNS // 2
+    assert counts["REGRESSION"] == 0 and counts["IMPROVEMENT"] >= 0.85 * RUNS // 2  # measured: 89

@@ -7,8 +7,12 @@ take turns in runs of ``interleave`` calls (ABBA ABBA ... with one call per run)
 blocks are measured over the same second of the machine's time. On a shared machine the speed
 moves within a second: adjacent 100-call blocks of the same forest differed by a log-sd of
 0.16-0.21, calls taking turns by 0.02 (docs/regressions.md, "Side by side"). The unit of the
-test is the pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for the block statistic Q (p95 by
-default), and a paired one-sided test on the ``d_i``.
+test is the pair: ``d_i = ln(Q_candidate,i / Q_baseline,i)`` for a block statistic Q, and a
+paired one-sided test on the ``d_i``. By default three statistics are judged together, p50,
+p95 and the mean, each at a third of ``alpha`` (Bonferroni): a model that does more work per
+call moves its median by the full amount and its tail by less (a fixed cost added to a call at
+1.5x the median is a smaller share of it), so the tail alone misses it on a noisy hour
+(docs/regressions.md, "Side by side").
 
 REGRESSION needs the test to be significant *and* the ratio to exceed ``1 + tolerance``;
 IMPROVEMENT is the mirror image. When the first ``blocks`` pairs leave the answer UNKNOWN
@@ -37,6 +41,7 @@ from .comparison import Comparison, ComparisonKind, ComparisonVerdict
 
 WALL_METRICS = ("p50", "p95", "mean")
 AB_METRICS = (*WALL_METRICS, "cpu_time")  # cpu_time: mean process CPU time per call (ms)
+ANY = "any"  # the default: p50, p95 and the mean judged together
 
 
 @dataclass(frozen=True)
@@ -59,11 +64,13 @@ class ABBlock:
 
 @dataclass
 class ABResult:
-    """Candidate/baseline ratios of p50, p95 and mean latency, and the verdict on ``metric``.
+    """Candidate/baseline ratios of p50, p95 and mean latency, and the verdict on ``judged``.
 
     Ratios are candidate over baseline: above 1 the candidate is slower. Intervals are at
-    ``1 - 2 * alpha_look``, so the lower end is above 1 exactly when the one-sided test at that
-    look is significant. ``throughput_ratio`` is the inverse of the mean-latency ratio.
+    ``1 - 2 * alpha_look / len(judged)``, so the lower end is above 1 exactly when the one-sided
+    test of that metric at that look is significant. ``metric`` names the judged metric that
+    the verdict rests on (for a regression, the one with the strongest evidence).
+    ``throughput_ratio`` is the inverse of the mean-latency ratio.
     """
 
     verdict: ComparisonVerdict
@@ -84,7 +91,8 @@ class ABResult:
     elapsed_s: float = 0.0
     interleave: int = 1  # calls of one model before the other takes its turn
     cpu_share: float | None = None  # process CPU time / wall time of the timed calls
-    asked_metric: str = ""  # the metric asked for; ``metric`` is cpu_time when contended
+    asked_metric: str = ""  # the metric asked for ("any" by default)
+    judged: tuple[str, ...] = ()  # the metrics the verdict judged: cpu_time alone when contended
 
     @property
     def contended(self) -> bool:
@@ -95,18 +103,19 @@ class ABResult:
     @property
     def contention_note(self) -> str:
         """One line on why cpu_time decided, empty when it did not."""
-        if not self.contended or self.asked_metric == self.metric:
+        if not self.contended or self.judged != ("cpu_time",):
             return ""
         assert self.cpu_share is not None
+        asked = "p50, p95 and mean" if self.asked_metric == ANY else self.asked_metric
         return (
             f"other processes held this comparison off the CPU (CPU share "
             f"{self.cpu_share:.0%}), so wall-clock times include waiting: cpu_time decided "
-            f"instead of {self.asked_metric}"
+            f"instead of {asked}"
         )
 
     @property
     def ratio(self) -> float:
-        """Ratio of the metric the verdict is about (p95 by default)."""
+        """Ratio of the metric the verdict rests on."""
         return self.tests[self.metric].ratio
 
     @property
@@ -192,6 +201,7 @@ class ABResult:
             "interleave": self.interleave,
             "cpu_share": self.cpu_share,
             "asked_metric": self.asked_metric or self.metric,
+            "judged": list(self.judged or (self.metric,)),
             "pairs": self.n_pairs,
             "calls_per_model": self.n_calls,
             "stop_reason": self.stop_reason,
@@ -215,10 +225,11 @@ class ABResult:
     def comparisons(self, nodeid: str = "", *, gating: bool = True) -> list[Comparison]:
         """The report's comparisons of this A/B call, shaped like stored-run comparisons.
 
-        Only the verdict's metric gates, and only when ``gating`` (the regression marker in
+        Only the judged metrics gate, and only when ``gating`` (the regression marker in
         pytest); a regression elsewhere is a WARN. The mean latency is reported as throughput
         (rows/s): there the ratio is below 1 when the candidate is slower.
         """
+        judged = self.judged or (self.metric,)
         records = []
         for metric in AB_METRICS:
             if metric not in self.tests:
@@ -249,14 +260,14 @@ class ABResult:
                 blocks={"size": self.block_calls, "pairs": self.n_pairs},
                 tolerance_pct=self.tolerance_pct,
                 same_machine=True,
-                gating=gating and metric == self.metric,
+                gating=gating and metric in judged,
             )
             improved = record.verdict is ComparisonVerdict.IMPROVEMENT
-            judged = not self.contention_note or metric not in WALL_METRICS
+            shown_only = bool(self.contention_note) and metric in WALL_METRICS
             message = (
-                f"A/B {name}: {record.verdict.value if judged else 'not judged'}, "
+                f"A/B {name}: {'not judged' if shown_only else record.verdict.value}, "
                 f"candidate/baseline {ratio:.3f} [{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
-                + ("" if judged else f"; {self.contention_note}")
+                + (f"; {self.contention_note}" if shown_only else "")
             )
             records.append(
                 replace(record, p_value=p_better if improved else p_worse, message=message)
@@ -325,11 +336,66 @@ def _cpu_share(blocks: list[ABBlock]) -> float | None:
     return sum(side["cpu_time"] for side in sides) / wall if wall > 0 else None
 
 
-def _deciding_metric(asked: str, blocks: list[ABBlock]) -> str:
-    """The asked metric, or cpu_time when other processes held the comparison off the CPU."""
+def _judged(asked: str, blocks: list[ABBlock]) -> tuple[str, ...]:
+    """The asked metric (p50, p95 and mean for "any"), or cpu_time alone when other processes
+    held the comparison off the CPU."""
     share = _cpu_share(blocks)
-    contended = share is not None and share < CONTENTION_FREE
-    return "cpu_time" if contended and asked in WALL_METRICS else asked
+    if share is not None and share < CONTENTION_FREE:
+        return ("cpu_time",)
+    return WALL_METRICS if asked == ANY else (asked,)
+
+
+def _overall(
+    verdicts: dict[str, ComparisonVerdict], tests: dict[str, stats.RatioTest]
+) -> tuple[ComparisonVerdict, str]:
+    """One verdict over the judged metrics, and the metric it rests on.
+
+    REGRESSION when any of them regressed (named by the smallest p-value), SAME when all are
+    within the tolerance, IMPROVEMENT when some improved and the rest are the same; otherwise
+    UNKNOWN, named by the largest slowdown.
+    """
+    found = set(verdicts.values())
+    if ComparisonVerdict.REGRESSION in found:
+        verdict = ComparisonVerdict.REGRESSION
+    elif found == {ComparisonVerdict.SAME}:
+        verdict = ComparisonVerdict.SAME
+    elif ComparisonVerdict.IMPROVEMENT in found and found <= {
+        ComparisonVerdict.IMPROVEMENT,
+        ComparisonVerdict.SAME,
+    }:
+        verdict = ComparisonVerdict.IMPROVEMENT
+    else:
+        verdict = ComparisonVerdict.UNKNOWN
+    named = [m for m, v in verdicts.items() if v is verdict] or list(verdicts)
+    if verdict is ComparisonVerdict.REGRESSION:
+        return verdict, min(named, key=lambda m: tests[m].p_greater)
+    if verdict is ComparisonVerdict.IMPROVEMENT:
+        return verdict, min(named, key=lambda m: tests[m].p_less)
+    return verdict, max(named, key=lambda m: tests[m].ratio)
+
+
+@dataclass(frozen=True)
+class Look:
+    """What one look at the pairs measured so far concludes."""
+
+    pairs: int
+    judged: tuple[str, ...]  # the metrics judged: the asked ones, or cpu_time when contended
+    tests: dict[str, stats.RatioTest]  # every metric's test
+    verdicts: dict[str, ComparisonVerdict]  # each judged metric's verdict
+    verdict: ComparisonVerdict  # over the judged metrics
+    metric: str  # the judged metric the verdict rests on
+
+    def to_dict(self) -> dict[str, Any]:
+        test = self.tests[self.metric]
+        return {
+            "pairs": self.pairs,
+            "metric": self.metric,
+            "judged": list(self.judged),
+            "ratio": test.ratio,
+            "p_greater": test.p_greater,
+            "p_less": test.p_less,
+            "verdict": self.verdict.value,
+        }
 
 
 @dataclass(frozen=True)
@@ -341,7 +407,7 @@ class ABDesign:
     max_blocks: int = 20
     tolerance_pct: float = DEFAULT_MAX_PCT
     alpha: float = 0.01
-    metric: str = "p95"
+    metric: str = ANY
     test: str = "t"
     unknown_p: float = 0.15
     interleave: int = 1
@@ -359,9 +425,9 @@ class ABDesign:
             raise ValueError(f"tolerance_pct must be >= 0, got {self.tolerance_pct!r}")
         if not 0.0 < self.alpha < 0.5:
             raise ValueError(f"alpha must be in (0, 0.5), got {self.alpha!r}")
-        if self.metric not in WALL_METRICS:
+        if self.metric not in (ANY, *WALL_METRICS):
             raise ValueError(
-                f"metric must be one of {', '.join(WALL_METRICS)}, got {self.metric!r}"
+                f"metric must be one of {', '.join((ANY, *WALL_METRICS))}, got {self.metric!r}"
             )
         if self.test not in ("t", "wilcoxon"):
             raise ValueError(f"test must be 't' or 'wilcoxon', got {self.test!r}")
@@ -383,15 +449,27 @@ class ABDesign:
         """Bonferroni over the looks: the overall false-alarm rate stays within ``alpha``."""
         return self.alpha / len(self.looks)
 
-    def verdict(self, test: stats.RatioTest, *, final: bool) -> ComparisonVerdict:
-        """The verdict at a look; before the last look the grey zone also answers UNKNOWN."""
+    def verdict(self, test: stats.RatioTest, *, final: bool, judged: int) -> ComparisonVerdict:
+        """One metric's verdict at a look, at ``alpha_look`` shared by the ``judged`` metrics;
+        before the last look the grey zone also answers UNKNOWN."""
         verdict = stats.ratio_verdict(
             test,
             tolerance=self.tolerance_pct / 100.0,
-            alpha=self.alpha_look,
+            alpha=self.alpha_look / judged,
             p_high=None if final else self.unknown_p,
         )
         return ComparisonVerdict(verdict)
+
+
+def look(design: ABDesign, blocks: list[ABBlock], *, final: bool) -> Look:
+    """Test the pairs measured so far and judge them by ``design``; ``final`` at the last look
+    (before it, the grey zone answers UNKNOWN so that pairs are added). Replaying the looks on
+    recorded blocks judges one measurement by several designs (benchmarks/ab_rules.py)."""
+    judged = _judged(design.metric, blocks)
+    tests = _tests(blocks, 1.0 - 2.0 * design.alpha_look / len(judged), design.test)
+    verdicts = {m: design.verdict(tests[m], final=final, judged=len(judged)) for m in judged}
+    verdict, metric = _overall(verdicts, tests)
+    return Look(len(blocks), judged, tests, verdicts, verdict, metric)
 
 
 def measure_ab(
@@ -406,7 +484,7 @@ def measure_ab(
     max_blocks: int = 20,
     tolerance_pct: float = DEFAULT_MAX_PCT,
     alpha: float = 0.01,
-    metric: str = "p95",
+    metric: str = ANY,
     test: str = "t",
     unknown_p: float = 0.15,
     interleave: int = 1,
@@ -419,7 +497,8 @@ def measure_ab(
     baseline_name: str | None = None,
     candidate_name: str | None = None,
 ) -> ABResult:
-    """Time both models in interleaved paired blocks and judge ``metric``'s ratio.
+    """Time both models in interleaved paired blocks and judge the ratio of ``metric``: p50,
+    p95 and the mean together by default ("any": a regression in any of them counts).
 
     ``blocks`` pairs of ``block_calls`` calls each are measured first; if the verdict is
     UNKNOWN, pairs are added up to ``max_blocks`` and the test runs once more. ``max_time``
@@ -429,7 +508,7 @@ def measure_ab(
     ``time.process_time_ns`` with the real clock, and none with a fake one, against which CPU
     time means nothing (tests pass a fake one too). When other processes held the comparison
     off the CPU (CPU share of the timed calls below 95%), ``cpu_time`` decides instead of
-    ``metric``.
+    the wall-clock metrics.
     """
     design = ABDesign(
         blocks, block_calls, max_blocks, tolerance_pct, alpha, metric, test, unknown_p, interleave
@@ -446,7 +525,6 @@ def measure_ab(
                 target.fn(batches[i % len(batches)])
             except Exception as exc:
                 raise call_error(target, exc, "warm-up") from exc
-    confidence = 1.0 - 2.0 * design.alpha_look
     measured: list[ABBlock] = []
     looks: list[dict[str, Any]] = []
     stop_reason = ""
@@ -460,35 +538,27 @@ def measure_ab(
                 measured.append(pair)
                 if disable_gc:
                     gc.collect(1)  # only this pair's young garbage, outside the timed blocks
-            tests = _tests(measured, confidence, test)
             final = bool(stop_reason) or wanted == design.looks[-1]
-            decides = _deciding_metric(metric, measured)
-            verdict = design.verdict(tests[decides], final=final)
-            looks.append(
-                {
-                    "pairs": len(measured),
-                    "metric": decides,
-                    "ratio": tests[decides].ratio,
-                    "p_greater": tests[decides].p_greater,
-                    "p_less": tests[decides].p_less,
-                    "verdict": verdict.value,
-                }
-            )
-            if verdict is not ComparisonVerdict.UNKNOWN or final:
+            seen = look(design, measured, final=final)
+            looks.append(seen.to_dict())
+            if seen.verdict is not ComparisonVerdict.UNKNOWN or final:
                 break
+    verdict, tests, judged = seen.verdict, seen.tests, seen.judged
     if not stop_reason:
         stop_reason = (
             "decided"
             if verdict is not ComparisonVerdict.UNKNOWN
             else f"max_blocks ({max_blocks} pairs)"
         )
-    final_verdicts = {m: design.verdict(t, final=True) for m, t in tests.items()}
-    if decides != metric:  # contended: the wall-clock metrics are shown, not judged
+    final_verdicts = {
+        m: design.verdict(t, final=True, judged=len(judged)) for m, t in tests.items()
+    }
+    if judged == ("cpu_time",):  # contended: the wall-clock metrics are shown, not judged
         final_verdicts.update(dict.fromkeys(WALL_METRICS, ComparisonVerdict.UNKNOWN))
-    final_verdicts[decides] = verdict
+    final_verdicts.update(seen.verdicts)
     return ABResult(
         verdict=verdict,
-        metric=decides,
+        metric=seen.metric,
         tolerance_pct=tolerance_pct,
         alpha=alpha,
         alpha_look=design.alpha_look,
@@ -506,4 +576,5 @@ def measure_ab(
         interleave=interleave,
         cpu_share=_cpu_share(measured),
         asked_metric=metric,
+        judged=judged,
     )
