@@ -6,9 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 from pytest_mlperf import stats
+from pytest_mlperf.numbers import level
 
 RNG = np.random.default_rng(7)
 A = np.exp(RNG.normal(0.0, 0.1, 12))
@@ -146,3 +149,18 @@ def test_a_wide_interval_is_not_called_the_same_before_the_last_look() -> None:
     assert stats.ratio_verdict(wide, tolerance=0.05, alpha=0.005) == "same"  # at the last look
     narrow = stats.RatioTest(1.01, (0.98, 1.04), 0.98, 0.3, 0.7, 10, "paired t")
     assert stats.ratio_verdict(narrow, tolerance=0.05, alpha=0.005, p_high=0.15) == "same"
+
+
+@pytest.mark.parametrize(
+    ("confidence", "text"),
+    [(0.9, "90%"), (0.95, "95%"), (0.99, "99%"), (1 - 0.01 / 3, "99.7%"), (0.99995, "99.995%")],
+)
+def test_confidence_levels_print_with_the_digits_they_need(confidence: float, text: str) -> None:
+    assert level(confidence) == text
+
+
+@given(st.floats(min_value=0.5, max_value=0.99999))
+def test_a_level_below_one_never_prints_as_100_percent(confidence: float) -> None:
+    text = level(confidence)
+    assert text.endswith("%") and float(text[:-1]) < 100.0
+    assert float(text[:-1]) == pytest.approx(100 * confidence, abs=0.05)

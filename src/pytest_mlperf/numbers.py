@@ -25,6 +25,17 @@ def fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{min(max(0, digits - 1 - exponent), 6)}f}"
 
 
+def level(confidence: float) -> str:
+    """A confidence level as a percent with the digits it needs: 90%, 99%, 99.7%; 99.99%
+    rather than a rounded-up 100%."""
+    percent = 100.0 * confidence
+    for digits in range(1, 6):
+        text = f"{percent:.{digits}f}".rstrip("0").rstrip(".")
+        if float(text) < 100.0 or percent >= 100.0:
+            return f"{text}%"
+    return f"{percent}%"
+
+
 def p_value(value: float) -> str:
     """0.043, 0.0012; below 0.0001 "<0.0001" (what `:.2g` would print as 1.2e-05)."""
     return "<0.0001" if value < 1e-4 else f"{value:.2g}"

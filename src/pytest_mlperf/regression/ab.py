@@ -34,6 +34,7 @@ import numpy as np
 
 from .. import stats
 from ..bench import Target, call_error, make_batches, quiet_interpreter, resolve_model, time_calls
+from ..numbers import level
 from ..probe import CONTENTION_FREE
 from . import DEFAULT_MAX_PCT
 from .blocks import MIN_BLOCK, TIMER_FLOOR_MS, block_summary, unit_of
@@ -155,11 +156,11 @@ class ABResult:
     def summary(self) -> str:
         """One line: verdict, ratio with its interval, p-value, tolerance."""
         lo, hi = self.ci
-        level = f"{self.tests[self.metric].confidence:.0%}"
+        confidence = level(self.tests[self.metric].confidence)
         note = f"; {self.contention_note}" if self.contention_note else ""
         return (
             f"{self.verdict.label}: {self.metric} ratio {self.ratio:.3f} "
-            f"[{level} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
+            f"[{confidence} CI {lo:.3f}, {hi:.3f}], p={self.p_value:.2g} "
             f"(tolerance {self.tolerance_pct:g}%, alpha {self.alpha:g}, "
             f"{self.n_pairs} pairs x {self.block_calls} calls{note})"
         )
@@ -266,7 +267,7 @@ class ABResult:
             shown_only = bool(self.contention_note) and metric in WALL_METRICS
             message = (
                 f"A/B {name}: {'not judged' if shown_only else record.verdict.value}, "
-                f"candidate/baseline {ratio:.3f} [{test.confidence:.0%} CI {lo:.3f}, {hi:.3f}]"
+                f"candidate/baseline {ratio:.3f} [{level(test.confidence)} CI {lo:.3f}, {hi:.3f}]"
                 + (f"; {self.contention_note}" if shown_only else "")
             )
             records.append(

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from .. import probe, stats
-from ..numbers import fmt
+from ..numbers import fmt, level
 from ..results import RunVerdict, Stability
 from . import DEFAULT_ALPHA, DEFAULT_MAX_PCT, DEFAULT_RUN_SPREAD_PCT, TAIL_SPREAD_FACTOR
 from .blocks import MIN_BLOCK, MIN_BLOCKS, block_size_for, block_values, metric_value, unit_of
@@ -302,7 +302,7 @@ def _with_verdict(
     lo, hi = record.ci
     detail = (
         f"; ratio {record.ratio:.3f}{' machine-adjusted' if machine_adjusted else ''}, "
-        f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}], "
+        f"{level(record.confidence)} CI [{lo:.3f}, {hi:.3f}], "
         f"p={record.p_adjusted:.2g} adjusted; tolerance {record.tolerance_pct:g}%)"
     )
     message = _MESSAGES[record.verdict].format(_change_text(record) + detail)
@@ -347,7 +347,7 @@ def _judge_contended(record: Comparison, share: float) -> Comparison:
         verdict=ComparisonVerdict.UNKNOWN,
         message=(
             f"not judged: {_change_text(record)}; ratio {record.ratio:.3f}, "
-            f"{record.confidence:.0%} CI [{lo:.3f}, {hi:.3f}]); other processes held this "
+            f"{level(record.confidence)} CI [{lo:.3f}, {hi:.3f}]); other processes held this "
             f"comparison's runs off the CPU (CPU share {share:.0%}), so wall-clock times "
             "include waiting: cpu_time decides"
         ),
