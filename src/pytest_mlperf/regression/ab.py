@@ -76,6 +76,7 @@ class ABResult:
 
     verdict: ComparisonVerdict
     metric: str
+    judged: tuple[str, ...]  # the metrics the verdict judged: cpu_time alone when contended
     tolerance_pct: float
     alpha: float
     alpha_look: float
@@ -93,7 +94,6 @@ class ABResult:
     interleave: int = 1  # calls of one model before the other takes its turn
     cpu_share: float | None = None  # process CPU time / wall time of the timed calls
     asked_metric: str = ""  # the metric asked for ("any" by default)
-    judged: tuple[str, ...] = ()  # the metrics the verdict judged: cpu_time alone when contended
 
     @property
     def contended(self) -> bool:
@@ -202,7 +202,7 @@ class ABResult:
             "interleave": self.interleave,
             "cpu_share": self.cpu_share,
             "asked_metric": self.asked_metric or self.metric,
-            "judged": list(self.judged or (self.metric,)),
+            "judged": list(self.judged),
             "pairs": self.n_pairs,
             "calls_per_model": self.n_calls,
             "stop_reason": self.stop_reason,
@@ -230,7 +230,6 @@ class ABResult:
         pytest); a regression elsewhere is a WARN. The mean latency is reported as throughput
         (rows/s): there the ratio is below 1 when the candidate is slower.
         """
-        judged = self.judged or (self.metric,)
         records = []
         for metric in AB_METRICS:
             if metric not in self.tests:
@@ -261,7 +260,7 @@ class ABResult:
                 blocks={"size": self.block_calls, "pairs": self.n_pairs},
                 tolerance_pct=self.tolerance_pct,
                 same_machine=True,
-                gating=gating and metric in judged,
+                gating=gating and metric in self.judged,
             )
             improved = record.verdict is ComparisonVerdict.IMPROVEMENT
             shown_only = bool(self.contention_note) and metric in WALL_METRICS
@@ -560,6 +559,7 @@ def measure_ab(
     return ABResult(
         verdict=verdict,
         metric=seen.metric,
+        judged=judged,
         tolerance_pct=tolerance_pct,
         alpha=alpha,
         alpha_look=design.alpha_look,
@@ -577,5 +577,4 @@ def measure_ab(
         interleave=interleave,
         cpu_share=_cpu_share(measured),
         asked_metric=metric,
-        judged=judged,
     )
