@@ -25,6 +25,7 @@ from pytest_mlperf.stability import (
     measure,
     percentile_interval,
     speed_drift,
+    upper_spread,
 )
 
 
@@ -169,6 +170,53 @@ def test_run_spread_widens_in_log_space_and_zero_is_exact() -> None:
     # at least the run spread alone: exp(+-1.96 * 0.15) around the estimate
     assert hi >= estimate * np.exp(1.96 * 0.15) * 0.999
     assert lo <= estimate * np.exp(-1.96 * 0.15) * 1.001
+
+
+def test_the_upper_end_of_a_tail_percentile_allows_more_of_the_stated_spread() -> None:
+    drift = 0.1
+    run_spread = float(np.hypot(0.15, drift))
+    assert upper_spread(0.95, run_spread, 0.15) == pytest.approx(np.hypot(0.225, drift))
+    assert upper_spread(0.99, run_spread, 0.15) == pytest.approx(np.hypot(0.225, drift))
+    assert upper_spread(0.5, run_spread, 0.15) == run_spread  # the median: symmetric
+    assert upper_spread(0.95, run_spread, 0.0) == run_spread  # nothing stated, nothing added
+    x = np.random.default_rng(4).lognormal(0, 0.3, 500)
+    for p, up in ((0.95, 0.225), (0.5, 0.15)):
+        estimate = stats.percentile(np.sort(x), p)
+        lo, hi = percentile_interval(x, p, 0.95, 0.15, stated=0.15)
+        assert lo is not None and hi is not None
+        assert lo <= estimate * np.exp(-1.96 * 0.15) * 1.001
+        assert hi >= estimate * np.exp(1.96 * up) * 0.999
+    symmetric = percentile_interval(x, 0.95, 0.95, 0.15)
+    widened = percentile_interval(x, 0.95, 0.95, 0.15, stated=0.15)
+    assert widened[0] == symmetric[0] and widened[1] > symmetric[1]  # type: ignore[operator]
+
+
+def phased_machine_stream(rng: np.random.Generator, n: int) -> np.ndarray:
+    """A machine whose slow phases last longer than a run: one run in four meets one, and
+    in it slow spells come forty times as often as in a quiet run. The long run mixes both."""
+    slow = rng.random() < 0.25
+    return shared_machine_stream(rng, n, spell_rate=0.02 if slow else 0.0005, spell_factor=2.0)
+
+
+def test_runs_that_miss_the_slow_phases_still_cover_the_long_run_p95() -> None:
+    """Most runs meet no slow phase and read the tail low: the interval's wider upper side
+    covers the long run, where a symmetric one misses more often."""
+    rng = np.random.default_rng(999)
+    pooled = np.concatenate([phased_machine_stream(rng, 3000) for _ in range(300)])
+    truth = stats.percentile(np.sort(pooled), 0.95)
+    rng = np.random.default_rng(1)
+    covered = symmetric = low = 0
+    for _ in range(40):
+        result = run_once(phased_machine_stream(rng, 400), [])
+        samples = np.asarray(result.samples_ms)
+        lo, hi = result.ci["p95"]
+        covered += (lo is None or lo <= truth) and (hi is None or truth <= hi)
+        slo, shi = percentile_interval(samples, 0.95, 0.95, result.stability.run_spread)
+        symmetric += (slo is None or slo <= truth) and (shi is None or truth <= shi)
+        low += stats.percentile(np.sort(samples), 0.95) < truth
+    assert low >= 30  # the shape this test is about: most runs read the tail low
+    assert covered >= 38
+    assert symmetric < covered
 
 
 def test_intervals_cover_the_long_run_p95_across_runs() -> None:

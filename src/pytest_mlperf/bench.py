@@ -309,6 +309,7 @@ class Benchmarker:
             self.confidence,
             steadiness.run_spread,
             judge.lower_factor,
+            stated_spread=self.run_spread,
         )
         result.stability = steadiness
         result.memory_mb, result.memory_method = memory_mb, memory_method
@@ -538,19 +539,23 @@ def result_from_samples(
     confidence: float,
     run_spread: float = 0.0,
     lower_factor: float = 1.0,
+    stated_spread: float = 0.0,
 ) -> BenchmarkResult:
     """Percentiles (nearest rank) and their intervals, mean, std and throughput.
 
     Percentile intervals are the order-statistic ones widened for clustered calls and
-    ``run_spread``, their lower ends lowered by ``lower_factor`` for contention (stability.py);
-    with ``run_spread=0``, independent calls and no contention, exact.
+    ``run_spread`` (of which ``stated_spread`` is the stated floor), their lower ends lowered
+    by ``lower_factor`` for contention (stability.py); with ``run_spread=0``, independent
+    calls and no contention, exact.
     """
     ordered = np.sort(samples_ms)
     n = len(ordered)
     mean = float(ordered.mean())
     pct = {m: stats.percentile(ordered, q) for m, q in PERCENTILES.items()}
     ci: dict[str, tuple[float | None, float | None]] = {
-        m: stability.percentile_interval(samples_ms, q, confidence, run_spread, lower_factor)
+        m: stability.percentile_interval(
+            samples_ms, q, confidence, run_spread, lower_factor, stated_spread
+        )
         for m, q in PERCENTILES.items()
     }
     ci["mean"] = mean_interval(samples_ms, confidence, run_spread, lower_factor)

@@ -165,6 +165,7 @@ class Judge:
             self.run_spread,
             self.z_run,
             self.lower_factor,
+            self.run_spread_floor,
         )
 
     def _unsteady(self, limit: Limit, samples_ms: np.ndarray) -> bool:
@@ -219,7 +220,12 @@ class Judge:
         if lim.quantile is not None:
             value = stats.percentile(seen, lim.quantile)
             ci = stability.percentile_interval(
-                samples_ms[:n], lim.quantile, self.confidence, self.run_spread, self.lower_factor
+                samples_ms[:n],
+                lim.quantile,
+                self.confidence,
+                self.run_spread,
+                self.lower_factor,
+                self.run_spread_floor,
             )
             what, unit = f"{lim.metric} latency", "ms"
         else:
