@@ -1,4 +1,4 @@
-"""Replay p95 verdicts on recorded streams of real calls: flips, decided shares, coverage.
+"""Replay latency verdicts on recorded streams of real calls: flips, decided shares, coverage.
 
 Section 10 (`stability.py`) times long plain loops of a forest and an MLP in separate pytest
 processes: 2,500 consecutive call times per loop, four to ten loops per hour. Those recorded
@@ -15,10 +15,11 @@ as the code before it:
     .venv/bin/python benchmarks/replay.py --keep benchmarks/results/stability-*.json
     PYTHONPATH=OLD/src .venv/bin/python benchmarks/replay.py   # another commit's statistics
 
-Per hour and model, the limits are 0.2, 0.6, 0.85, 1.2, 1.7 and 5x the pooled p95 of all its
-loops (the long-run p95): a flip is a PASS and a FAIL of the same limit in two runs of that
-hour. Coverage is against the p95 of the hour's other loops (a separate reference, as in
-section 3), for a 400-call run without a limit. What a replay leaves out: the CPU-share
+Per hour and model, the limits are 0.2, 0.6, 0.85, 1.2, 1.7 and 5x the pooled p95 (or, with
+`--metric p50`, the median) of all its loops, the long-run value: a flip is a PASS and a FAIL
+of the same limit in two runs of that hour. Coverage is against the same statistic of the
+hour's other loops (a separate reference, as in section 3), for a 400-call run without a
+limit. What a replay leaves out: the CPU-share
 readings (recorded loops have none, so no contention factor) and the plugin's own process.
 """
 
@@ -66,9 +67,9 @@ class Hour:
     model: str
     loops: list[np.ndarray]
 
-    @property
-    def long_run(self) -> float:
-        return float(np.percentile(np.concatenate(self.loops), 95))
+    def long_run(self, q: float) -> float:
+        """The ``q`` percentile of every loop pooled."""
+        return float(np.percentile(np.concatenate(self.loops), q))
 
     @property
     def spread(self) -> float:
@@ -76,10 +77,11 @@ class Hour:
         p95s = [float(np.percentile(loop, 95)) for loop in self.loops]
         return max(p95s) / min(p95s)
 
-    def reference(self, skip: int) -> float:
-        """The p95 of every loop but one: the separate reference for a run cut from it."""
+    def reference(self, skip: int, q: float) -> float:
+        """The ``q`` percentile of every loop but one: the separate reference for a run cut
+        from it."""
         others = [loop for i, loop in enumerate(self.loops) if i != skip]
-        return float(np.percentile(np.concatenate(others), 95))
+        return float(np.percentile(np.concatenate(others), q))
 
 
 @dataclass
@@ -138,9 +140,9 @@ def stated(floor: float) -> dict[str, float]:
     return {"stated_spread": floor} if takes else {}
 
 
-def verdict(run: np.ndarray, limit_ms: float, floor: float) -> tuple[str, int]:
-    """The verdict and call count of one p95 limit, looked at as the timed loop does."""
-    judge = Judge([Limit("p95", limit_ms)], 1, 0.95, floor)
+def verdict(run: np.ndarray, limit: Limit, floor: float) -> tuple[str, int]:
+    """The verdict and call count of one percentile limit, looked at as the timed loop does."""
+    judge = Judge([limit], 1, 0.95, floor)
     for n in judge.looks:
         if judge.update(run[:n]):
             break
@@ -151,28 +153,29 @@ def verdict(run: np.ndarray, limit_ms: float, floor: float) -> tuple[str, int]:
     return state.verdict.value, state.n
 
 
-def covers(run: np.ndarray, truth: float, floor: float) -> bool:
-    """Whether the p95 interval a run without a limit reports holds the reference."""
+def covers(run: np.ndarray, truth: float, floor: float, metric: str) -> bool:
+    """Whether the interval a run without a limit reports holds the reference."""
     spread = stability.measure(run, floor).run_spread
     result = result_from_samples(run, "replay", 1, 0.95, spread, **stated(floor))
-    low, high = result.ci["p95"]
+    low, high = result.ci[metric]
     return (low is None or low <= truth) and (high is None or truth <= high)
 
 
-def replay(all_hours: list[Hour], floor: float) -> Tally:
+def replay(all_hours: list[Hour], floor: float, metric: str) -> Tally:
+    q = float(metric.removeprefix("p"))
     tally = Tally()
     for hour in all_hours:
-        long_run = hour.long_run
+        long_run = hour.long_run(q)
         for i, loop in enumerate(hour.loops):
             for start in STARTS:
                 run = loop[start : start + RUN_CALLS]
                 tally.runs += 1
-                covered = covers(run[:INTERVAL_CALLS], hour.reference(i), floor)
+                covered = covers(run[:INTERVAL_CALLS], hour.reference(i, q), floor, metric)
                 tally.covered += covered
                 letters = tally.per_hour.setdefault((hour.name, hour.model), ["", "", ""])
                 letters[2] += "c" if covered else "-"
                 for factor in FACTORS:
-                    outcome = verdict(run, factor * long_run, floor)
+                    outcome = verdict(run, Limit(metric, factor * long_run), floor)
                     tally.verdicts[factor].append(outcome)
                     group = tally.groups.setdefault((hour.name, hour.model, factor), set())
                     group.add(outcome[0])
@@ -181,10 +184,10 @@ def replay(all_hours: list[Hour], floor: float) -> Tally:
     return tally
 
 
-def table(tallies: dict[float, Tally], hour_count: int) -> str:
+def table(tallies: dict[float, Tally], hour_count: int, metric: str) -> str:
     rows = [
         "| run spread | flips (hour x model x limit) | 0.6x FAIL | 1.7x PASS | wrong verdicts "
-        "| 0.2x / 5x decided within 300 calls | long-run p95 covered | mean calls |",
+        f"| 0.2x / 5x decided within 300 calls | long-run {metric} covered | mean calls |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for floor, tally in tallies.items():
@@ -226,6 +229,31 @@ def hour_table(all_hours: list[Hour], tallies: dict[str, Tally]) -> str:
     return "\n".join(rows)
 
 
+def skew_table(all_hours: list[Hour]) -> str:
+    """How far a 400-call run's p50 and p95 read from the p50 and p95 of the hour's other
+    loops: quantiles of the log ratio over runs starting every 300 calls of every loop."""
+    rows = [
+        "| model | statistic | runs | 2.5% | 50% | 97.5% | as ratios (2.5%, 97.5%) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for model in section10.MODELS:
+        for q in (50, 95):
+            logs = []
+            for hour in (h for h in all_hours if h.model == model):
+                for i, loop in enumerate(hour.loops):
+                    others = np.concatenate([x for j, x in enumerate(hour.loops) if j != i])
+                    reference = float(np.percentile(others, q))
+                    for start in range(0, len(loop) - INTERVAL_CALLS + 1, 300):
+                        run = loop[start : start + INTERVAL_CALLS]
+                        logs.append(float(np.log(np.percentile(run, q) / reference)))
+            low, mid, high = np.quantile(logs, [0.025, 0.5, 0.975])
+            rows.append(
+                f"| {model} | p{q} | {len(logs)} | {low:+.2f} | {mid:+.2f} | {high:+.2f} "
+                f"| x{np.exp(low):.2f}, x{np.exp(high):.2f} |"
+            )
+    return "\n".join(rows)
+
+
 def record(loops: int) -> Path:
     """`loops` plain loops in separate pytest processes, kept as an hour in `data/streams`."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
@@ -245,6 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--record", type=int, default=0, help="record this many loops first")
     parser.add_argument(
         "--run-spreads", default="", help="comma-separated stated run spreads (percent)"
+    )
+    parser.add_argument(
+        "--metric", choices=("p95", "p50"), default="p95", help="the limits' percentile (p95)"
     )
     parser.add_argument(
         "--keep", action="store_true", help="save the given section-10 records in data/streams"
@@ -269,7 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted({h.name for h in recorded})
     print(
         f"{len(names)} recorded hours ({', '.join(names)}), {len(recorded)} hour x model "
-        f"streams; verdicts of pytest-mlperf from {Path(pytest_mlperf.__file__).parent}"
+        f"streams; {opts.metric} limits judged by pytest-mlperf from "
+        f"{Path(pytest_mlperf.__file__).parent}"
     )
     steady = [h for h in recorded if h.spread <= STEADY]
     kinds = {"steady": steady, "phased": [h for h in recorded if h.spread > STEADY]}
@@ -277,12 +309,14 @@ def main(argv: list[str] | None = None) -> int:
     for kind, group in kinds.items():
         if not group:
             continue
-        tallies[kind] = {floor: replay(group, floor) for floor in floors}
+        tallies[kind] = {floor: replay(group, floor, opts.metric) for floor in floors}
         print(
             f"\n{kind.capitalize()} hours ({len(group)} hour x model streams, loops' p95 "
             f"{'within' if kind == 'steady' else 'more than'} x{STEADY:.2f} apart):\n"
         )
-        print(table(tallies[kind], len(group)))
+        print(table(tallies[kind], len(group), opts.metric))
+    print("\nA 400-call run against the hour's other loops (log ratio):\n")
+    print(skew_table(recorded))
     for floor in floors:
         print(f"\nRuns per hour at a run spread of {floor:.0%}:\n")
         print(hour_table(recorded, {k: t[floor] for k, t in tallies.items()}))

@@ -25,7 +25,7 @@ def test_replay_counts_every_run_of_a_kept_hour(
     out = capsys.readouterr().out
     # four loops, two runs cut from each, per model; on this steady hour (loops within x1.12)
     # no limit flips, every clear limit is decided and every interval covers
-    assert "1 recorded hours (20261207-125538), 2 hour x model streams" in out
+    assert "1 recorded hours (20261207-125538), 2 hour x model streams; p95 limits" in out
     row = next(line for line in out.splitlines() if line.startswith("| 15% |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
     assert cells[1:4] == ["0 of 4", "16 / 16", "16 / 16"]

@@ -25,7 +25,7 @@ from pytest_mlperf.stability import (
     measure,
     percentile_interval,
     speed_drift,
-    upper_spread,
+    side_spread,
 )
 
 
@@ -172,23 +172,27 @@ def test_run_spread_widens_in_log_space_and_zero_is_exact() -> None:
     assert lo <= estimate * np.exp(-1.96 * 0.15) * 1.001
 
 
-def test_the_upper_end_of_a_tail_percentile_allows_more_of_the_stated_spread() -> None:
+def test_the_stated_spread_counts_more_on_the_side_where_a_run_errs_most() -> None:
     drift = 0.1
     run_spread = float(np.hypot(0.15, drift))
-    assert upper_spread(0.95, run_spread, 0.15) == pytest.approx(np.hypot(0.225, drift))
-    assert upper_spread(0.99, run_spread, 0.15) == pytest.approx(np.hypot(0.225, drift))
-    assert upper_spread(0.5, run_spread, 0.15) == run_spread  # the median: symmetric
-    assert upper_spread(0.95, run_spread, 0.0) == run_spread  # nothing stated, nothing added
+    wide = pytest.approx(np.hypot(0.225, drift))
+    for p in (0.9, 0.95, 0.99):  # the tail reads low: wide above the estimate
+        assert side_spread(p, run_spread, 0.15, up=True) == wide
+        assert side_spread(p, run_spread, 0.15, up=False) == run_spread
+    for p in (0.5, None):  # the median and the mean read high: wide below it
+        assert side_spread(p, run_spread, 0.15, up=False) == wide
+        assert side_spread(p, run_spread, 0.15, up=True) == run_spread
+    assert side_spread(0.95, run_spread, 0.0, up=True) == run_spread  # nothing stated
     x = np.random.default_rng(4).lognormal(0, 0.3, 500)
-    for p, up in ((0.95, 0.225), (0.5, 0.15)):
+    for p, down, up in ((0.95, 0.15, 0.225), (0.5, 0.225, 0.15)):
         estimate = stats.percentile(np.sort(x), p)
         lo, hi = percentile_interval(x, p, 0.95, 0.15, stated=0.15)
         assert lo is not None and hi is not None
-        assert lo <= estimate * np.exp(-1.96 * 0.15) * 1.001
+        assert lo <= estimate * np.exp(-1.96 * down) * 1.001
         assert hi >= estimate * np.exp(1.96 * up) * 0.999
-    symmetric = percentile_interval(x, 0.95, 0.95, 0.15)
-    widened = percentile_interval(x, 0.95, 0.95, 0.15, stated=0.15)
-    assert widened[0] == symmetric[0] and widened[1] > symmetric[1]  # type: ignore[operator]
+        symmetric = percentile_interval(x, p, 0.95, 0.15)
+        assert symmetric[0] is not None and symmetric[1] is not None
+        assert (lo < symmetric[0]) == (p == 0.5) and (hi > symmetric[1]) == (p == 0.95)
 
 
 def phased_machine_stream(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -15,9 +15,9 @@ both measured or stated, widen the exact interval (docs/verdicts.md explains the
   come every few seconds). Added in log space: ``exp(+-z*sigma)`` around the estimate, combined
   with the sampling half-width in quadrature. It adds, as variances, a stated floor (the
   ``--mlperf-run-spread`` setting) and the drift of the window medians measured in the run.
-  A short run misses slow phases more often than it meets one, so its tail reads low more
-  often than high: the upper end of a tail percentile (p90 and above) counts the stated floor
-  ``SLOW_SIDE`` times.
+  The stated floor counts ``SLOW_SIDE`` times on the side where a short run errs most: above
+  a tail percentile (p90 and up), whose slow phases a run usually misses, and below the median
+  and the mean, which a run inside a phase where the whole machine is slower reads high.
 
 With ``D = 1`` and ``sigma = 0`` every bound is the exact one, so the statistics stay exact
 where their assumptions hold.
@@ -45,7 +45,7 @@ DISPERSION_TEST_LEVEL = 0.10  # clustering is used once independence is rejected
 TIMER_FLOOR_MS = 1e-6  # one nanosecond: estimates are floored here before taking logs
 DEFAULT_RUN_SPREAD = 0.15  # stated floor: log-sd of p95 between runs of a shared 2-core box
 CONTENTION_POWER = 3.0  # a contended run's lower bounds fall as share**3: see contention_factor
-SLOW_SIDE = 1.5  # the upper end of a tail percentile's interval counts the stated floor x1.5
+SLOW_SIDE = 1.5  # the stated floor counts x1.5 on the side where a short run errs most
 TAIL_FROM = 0.9  # percentiles from p90 up are tail percentiles
 
 
@@ -118,16 +118,20 @@ def combined_spread(floor: float, drift: float) -> float:
     return math.hypot(floor, drift)
 
 
-def upper_spread(p: float, run_spread: float, stated: float) -> float:
-    """The run spread above the estimate of the ``p`` quantile: ``run_spread`` with its stated
-    part counted ``SLOW_SIDE`` times for a tail percentile.
+def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> float:
+    """The run spread on one side of the estimate of the ``p`` quantile (``None``: the mean):
+    ``run_spread``, with its ``stated`` part counted ``SLOW_SIDE`` times on the side where a
+    short run errs most.
 
-    A run of a second or two usually meets none of the machine's slow phases, which come every
-    few seconds and fatten the tail while they last; the long-run tail holds them. On recorded
-    hours of a shared 2-core box (benchmarks/replay.py) the p95 of 400-call runs read up to
-    x0.55 of the long-run p95 but at most x1.5 of it: the spread is wider on the slow side.
+    Replayed on recorded hours of a shared 2-core box (benchmarks/replay.py), a 400-call run
+    read the long-run p95 between x0.50 and x1.45 (2.5% and 97.5% of runs), the long-run
+    median between x0.83 and x1.74. A tail gets fat in slow phases a second-long run usually
+    misses, so it reads low: the upper side is the wide one. The whole machine is slower in
+    other phases, and a run inside one reads the median and the mean high: for them the lower
+    side is the wide one.
     """
-    if p < TAIL_FROM:
+    tail = p is not None and p >= TAIL_FROM
+    if up != tail:
         return run_spread
     return math.sqrt(run_spread**2 + (SLOW_SIDE**2 - 1.0) * stated**2)
 
@@ -220,6 +224,23 @@ def widen(estimate: float, bound: float | None, sd: float, z: float, up: bool) -
     return est * math.exp(total if up else -total)
 
 
+def widen_interval(
+    estimate: float,
+    lower: float | None,
+    upper: float | None,
+    p: float | None,
+    run_spread: float,
+    z: float,
+    stated: float = 0.0,
+) -> tuple[float | None, float | None]:
+    """Both sampling bounds of the ``p`` quantile (``None``: the mean) widened by the run
+    spread of their side (:func:`side_spread`)."""
+    return (
+        widen(estimate, lower, side_spread(p, run_spread, stated, up=False), z, up=False),
+        widen(estimate, upper, side_spread(p, run_spread, stated, up=True), z, up=True),
+    )
+
+
 Boundaries = Callable[[int], tuple[int, int]]
 
 
@@ -240,10 +261,9 @@ def bounds_from_counts(
     the ``n`` calls count as ``m = n / D`` independent ones and each observed count as
     ``1/D`` of a count, so the boundaries for ``m`` calls are scaled by ``D``. ``upper <=
     limit`` is then exactly "few enough calls above the limit", ``lower > limit`` "enough";
-    the run spread widens both bounds (the upper one of a tail percentile by
-    :func:`upper_spread`, with ``stated`` the stated part of ``run_spread``) and
-    ``lower_factor`` (:func:`contention_factor`) lowers the lower one. None where no count in
-    0..n is enough.
+    the run spread widens both bounds (each side by :func:`side_spread`, with ``stated`` the
+    stated part of ``run_spread``) and ``lower_factor`` (:func:`contention_factor`) lowers
+    the lower one. None where no count in 0..n is enough.
     """
     n = len(sorted_ms)
     effective = n if clustering <= 1.0 else max(1, int(n / clustering))
@@ -254,11 +274,8 @@ def bounds_from_counts(
     estimate = stats.percentile(sorted_ms, p)
     upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
     lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
-    low = widen(estimate, lower, run_spread, z, up=False)
-    return (
-        None if low is None else low * lower_factor,
-        widen(estimate, upper, upper_spread(p, run_spread, stated), z, up=True),
-    )
+    low, high = widen_interval(estimate, lower, upper, p, run_spread, z, stated)
+    return None if low is None else low * lower_factor, high
 
 
 def percentile_interval(
@@ -271,7 +288,7 @@ def percentile_interval(
 ) -> tuple[float | None, float | None]:
     """Two-sided interval of the ``p`` quantile of calls in time order: exact ranks, widened
     by the clustering of calls above the estimate and by ``run_spread`` (of which ``stated``
-    is the stated floor: see :func:`upper_spread`)."""
+    is the stated floor: see :func:`side_spread`)."""
     ordered = np.sort(samples_ms)
 
     def boundaries(m: int) -> tuple[int, int]:
