@@ -24,8 +24,8 @@ from pytest_mlperf.stability import (
     design_effect,
     measure,
     percentile_interval,
-    speed_drift,
     side_spread,
+    speed_drift,
 )
 
 
