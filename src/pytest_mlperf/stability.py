@@ -124,8 +124,8 @@ def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> 
     short run errs most.
 
     Replayed on recorded hours of a shared 2-core box (benchmarks/replay.py), a 400-call run
-    read the long-run p95 between x0.50 and x1.45 (2.5% and 97.5% of runs), the long-run
-    median between x0.83 and x1.74. A tail gets fat in slow phases a second-long run usually
+    read the long-run p95 between x0.51 and x1.44 (2.5% and 97.5% of runs), the long-run
+    median between x0.84 and x1.74. A tail gets fat in slow phases a second-long run usually
     misses, so it reads low: the upper side is the wide one. The whole machine is slower in
     other phases, and a run inside one reads the median and the mean high: for them the lower
     side is the wide one.
