@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LINT_PATHS := $(wildcard src tests examples benchmarks conftest.py)
 
-.PHONY: install demo test lint typecheck pytest docs bench fuzz clean
+.PHONY: install demo test lint typecheck pytest docs bench replay fuzz clean
 
 install: $(STAMP)
 
@@ -44,6 +44,10 @@ docs: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# section 11 of docs/performance.md: the verdict code replayed on the recorded hours (3 min)
+replay: $(STAMP)
+	$(BIN)/python benchmarks/replay.py --run-spreads 15,20,25
 
 clean:
 	rm -rf $(VENV) mlperf-report .mypy_cache .ruff_cache .pytest_cache
