@@ -195,6 +195,22 @@ def test_the_stated_spread_counts_more_on_the_side_where_a_run_errs_most() -> No
         assert (lo < symmetric[0]) == (p == 0.5) and (hi > symmetric[1]) == (p == 0.95)
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    p=st.sampled_from([None, 0.5, 0.9, 0.95, 0.99]),
+    stated=st.floats(min_value=0.0, max_value=2.0),
+    drift=st.floats(min_value=0.0, max_value=2.0),
+)
+def test_one_side_is_wide_and_the_other_is_the_run_spread(
+    p: float | None, stated: float, drift: float
+) -> None:
+    run_spread = float(np.hypot(stated, drift))
+    up = side_spread(p, run_spread, stated, up=True)
+    down = side_spread(p, run_spread, stated, up=False)
+    assert min(up, down) == run_spread
+    assert max(up, down) == pytest.approx(np.hypot(1.5 * stated, drift))
+
+
 def phased_machine_stream(rng: np.random.Generator, n: int) -> np.ndarray:
     """A machine whose slow phases last longer than a run: one run in four meets one, and
     in it slow spells come forty times as often as in a quiet run. The long run mixes both."""

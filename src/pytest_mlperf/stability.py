@@ -133,7 +133,7 @@ def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> 
     tail = p is not None and p >= TAIL_FROM
     if up != tail:
         return run_spread
-    return math.sqrt(run_spread**2 + (SLOW_SIDE**2 - 1.0) * stated**2)
+    return math.hypot(run_spread, math.sqrt(SLOW_SIDE**2 - 1.0) * stated)
 
 
 def cpu_share(windows: Sequence[tuple[Stamp, Stamp, int]]) -> float | None:
