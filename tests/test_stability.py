@@ -314,6 +314,7 @@ def test_unsteady_machine_says_so_in_the_message() -> None:
     check = run_once(x, [Limit("p95", limit)], run_spread=0.5, max_samples=400).checks[0]
     assert check.verdict == "inconclusive"
     assert "too unsteady" in check.message
+    assert "run spread 50%, 75% above the estimate" in check.message  # the tail's wide side
     assert "model_bench.ab" in check.message and "--mlperf-max-time" in check.message
 
 

@@ -258,9 +258,14 @@ class Judge:
             )
         elif verdict is stats.Verdict.INCONCLUSIVE and self._unsteady(lim, samples_ms[:n]):
             steadiness = stability.measure(samples_ms[:n], self.run_spread_floor)
+            above = lim.quantile is not None and lim.quantile >= stability.TAIL_FROM
+            wide = stability.side_spread(
+                lim.quantile, self.run_spread, self.run_spread_floor, up=above
+            )
             message = (
                 f"{figure}: the machine was too unsteady to decide {bound} ("
-                f"{steadiness.summary}, run spread {self.run_spread:.0%}); compare models with "
+                f"{steadiness.summary}, run spread {self.run_spread:.0%}, {wide:.0%} "
+                f"{'above' if above else 'below'} the estimate); compare models with "
                 f"model_bench.ab, or measure longer (--mlperf-max-time) or alone "
                 f"(--mlperf-serial) {context}"
             )
