@@ -16,13 +16,13 @@ as the code before it:
     PYTHONPATH=OLD/src .venv/bin/python benchmarks/replay.py   # another commit's statistics
 
 Per hour and model, the limits are 0.2, 0.6, 0.85, 1.2, 1.7 and 5x the pooled p95 (or, with
-`--metric p50`, the median) of all its loops, the long-run value: a flip is a PASS and a FAIL
-of the same limit in two runs of that hour. Coverage is against the same statistic of the
-hour's other loops (a separate reference, as in section 3), for a 400-call run without a
-limit. Long-run values and references are numpy's interpolated percentiles of 7,500 calls or
-more, within a fraction of a percent of the plugin's nearest rank. What a replay leaves out:
-the CPU-share readings (recorded loops have none, so no contention factor) and the plugin's
-own process.
+`--metric p50` or `--metric mean`, the median or the mean) of all its loops, the long-run
+value: a flip is a PASS and a FAIL of the same limit in two runs of that hour. Coverage is
+against the same statistic of the hour's other loops (a separate reference, as in section 3),
+for a 400-call run without a limit. Long-run values and references are numpy's interpolated
+percentiles (or means) of 7,500 calls or more, within a fraction of a percent of the plugin's
+nearest rank. What a replay leaves out: the CPU-share readings (recorded loops have none, so
+no contention factor) and the plugin's own process.
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ class Hour:
     model: str
     loops: list[np.ndarray]
 
-    def long_run(self, q: float) -> float:
-        """The ``q`` percentile of every loop pooled."""
-        return float(np.percentile(np.concatenate(self.loops), q))
+    def long_run(self, metric: str) -> float:
+        """The metric (``p95``, ``p50`` or ``mean``) of every loop pooled."""
+        return statistic(np.concatenate(self.loops), metric)
 
     @property
     def spread(self) -> float:
@@ -79,11 +79,17 @@ class Hour:
         p95s = [float(np.percentile(loop, 95)) for loop in self.loops]
         return max(p95s) / min(p95s)
 
-    def reference(self, skip: int, q: float) -> float:
-        """The ``q`` percentile of every loop but one: the separate reference for a run cut
-        from it."""
+    def reference(self, skip: int, metric: str) -> float:
+        """The metric of every loop but one: the separate reference for a run cut from it."""
         others = [loop for i, loop in enumerate(self.loops) if i != skip]
-        return float(np.percentile(np.concatenate(others), q))
+        return statistic(np.concatenate(others), metric)
+
+
+def statistic(calls: np.ndarray, metric: str) -> float:
+    """``p95``, ``p50`` (numpy's interpolated percentiles) or ``mean`` of some calls."""
+    if metric == "mean":
+        return float(np.mean(calls))
+    return float(np.percentile(calls, float(metric.removeprefix("p"))))
 
 
 @dataclass
@@ -164,15 +170,14 @@ def covers(run: np.ndarray, truth: float, floor: float, metric: str) -> bool:
 
 
 def replay(all_hours: list[Hour], floor: float, metric: str) -> Tally:
-    q = float(metric.removeprefix("p"))
     tally = Tally()
     for hour in all_hours:
-        long_run = hour.long_run(q)
+        long_run = hour.long_run(metric)
         for i, loop in enumerate(hour.loops):
             for start in STARTS:
                 run = loop[start : start + RUN_CALLS]
                 tally.runs += 1
-                covered = covers(run[:INTERVAL_CALLS], hour.reference(i, q), floor, metric)
+                covered = covers(run[:INTERVAL_CALLS], hour.reference(i, metric), floor, metric)
                 tally.covered += covered
                 letters = tally.per_hour.setdefault((hour.name, hour.model), ["", "", ""])
                 letters[2] += "c" if covered else "-"
@@ -277,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
         "--run-spreads", default="", help="comma-separated stated run spreads (percent)"
     )
     parser.add_argument(
-        "--metric", choices=("p95", "p50"), default="p95", help="the limits' percentile (p95)"
+        "--metric", choices=("p95", "p50", "mean"), default="p95", help="the limits' statistic"
     )
     parser.add_argument(
         "--keep", action="store_true", help="save the given section-10 records in data/streams"

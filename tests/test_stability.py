@@ -179,9 +179,11 @@ def test_the_stated_spread_counts_more_on_the_side_where_a_run_errs_most() -> No
     for p in (0.9, 0.95, 0.99):  # the tail reads low: wide above the estimate
         assert side_spread(p, run_spread, 0.15, up=True) == wide
         assert side_spread(p, run_spread, 0.15, up=False) == run_spread
-    for p in (0.5, None):  # the median and the mean read high: wide below it
-        assert side_spread(p, run_spread, 0.15, up=False) == wide
-        assert side_spread(p, run_spread, 0.15, up=True) == run_spread
+    # the median reads high: wide below it
+    assert side_spread(0.5, run_spread, 0.15, up=False) == wide
+    assert side_spread(0.5, run_spread, 0.15, up=True) == run_spread
+    for up in (True, False):  # the mean, which holds both, is symmetric
+        assert side_spread(None, run_spread, 0.15, up=up) == run_spread
     assert side_spread(0.95, run_spread, 0.0, up=True) == run_spread  # nothing stated
     x = np.random.default_rng(4).lognormal(0, 0.3, 500)
     for p, down, up in ((0.95, 0.15, 0.225), (0.5, 0.225, 0.15)):
@@ -208,7 +210,8 @@ def test_one_side_is_wide_and_the_other_is_the_run_spread(
     up = side_spread(p, run_spread, stated, up=True)
     down = side_spread(p, run_spread, stated, up=False)
     assert min(up, down) == run_spread
-    assert max(up, down) == pytest.approx(np.hypot(1.5 * stated, drift))
+    wide = run_spread if p is None else np.hypot(1.5 * stated, drift)  # the mean: symmetric
+    assert max(up, down) == pytest.approx(wide)
 
 
 def phased_machine_stream(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -558,7 +558,7 @@ def result_from_samples(
         )
         for m, q in PERCENTILES.items()
     }
-    ci["mean"] = mean_interval(samples_ms, confidence, run_spread, lower_factor, stated_spread)
+    ci["mean"] = mean_interval(samples_ms, confidence, run_spread, lower_factor)
     return BenchmarkResult(
         model_name=model_name,
         batch_size=batch_size,

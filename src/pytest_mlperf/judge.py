@@ -130,7 +130,7 @@ class Judge:
         mean = float(blocks.mean())
         lower, upper = stats.mean_bounds(blocks, self.mean_alpha)
         lower, upper = stability.widen_interval(
-            mean, lower, upper, None, self.run_spread, self.z_run, self.run_spread_floor
+            mean, lower, upper, None, self.run_spread, self.z_run
         )
         lower = None if lower is None else lower * self.lower_factor
         limit_ms = self._mean_limit_ms(limit)
@@ -231,11 +231,7 @@ class Judge:
             what, unit = f"{lim.metric} latency", "ms"
         else:
             lo, hi = mean_interval(
-                samples_ms[:n],
-                self.confidence,
-                self.run_spread,
-                self.lower_factor,
-                self.run_spread_floor,
+                samples_ms[:n], self.confidence, self.run_spread, self.lower_factor
             )
             value = float(seen.mean())
             ci = (lo, hi)
@@ -309,11 +305,10 @@ def mean_interval(
     confidence: float,
     run_spread: float = 0.0,
     lower_factor: float = 1.0,
-    stated: float = 0.0,
 ) -> tuple[float | None, float | None]:
     """Two-sided interval of the mean from block means, widened by ``run_spread`` in log
-    space (of which ``stated`` is the stated floor: stability.side_spread) and its lower end
-    lowered by ``lower_factor`` (contention; stability.py), never below 0 ms.
+    space and its lower end lowered by ``lower_factor`` (contention; stability.py), never
+    below 0 ms.
 
     None with fewer than the blocks a mean verdict needs: two blocks leave one degree of
     freedom (t = 12.7 at 95%), whose interval says nothing and often reaches below zero.
@@ -324,7 +319,7 @@ def mean_interval(
     lo, hi = stats.mean_ci(blocks, confidence)
     mean = float(blocks.mean())
     z = float(norm.ppf(0.5 + confidence / 2.0))
-    low, high = stability.widen_interval(mean, max(lo, 0.0), hi, None, run_spread, z, stated)
+    low, high = stability.widen_interval(mean, max(lo, 0.0), hi, None, run_spread, z)
     return None if low is None else low * lower_factor, high
 
 
