@@ -105,9 +105,17 @@ class Tally:
 
 def read(path: Path) -> dict[str, Any]:
     """A recorded hour: a kept `.json.gz`, or a section-10 record from `benchmarks/results`."""
-    text = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    data: dict[str, Any] = json.loads(text)
-    return data
+    try:
+        text = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        data = json.loads(text)
+        loops = data["references"]
+        if not all(set(section10.MODELS) <= set(loop["samples_ms"]) for loop in loops):
+            raise KeyError("samples_ms")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SystemExit(
+            f"{path}: not a recorded hour (loops of {section10.MODELS}): {exc!r}"
+        ) from None
+    return dict(data)
 
 
 def hours(paths: list[Path]) -> list[Hour]:
