@@ -254,7 +254,7 @@ class Judge:
             )
         elif verdict is stats.Verdict.INCONCLUSIVE and self._unsteady(lim, samples_ms[:n]):
             steadiness = stability.measure(samples_ms[:n], self.run_spread_floor)
-            above = lim.quantile is not None and lim.quantile >= stability.TAIL_FROM
+            above = bool(stability.wide_above(lim.quantile))
             wide = stability.side_spread(
                 lim.quantile, self.run_spread, self.run_spread_floor, up=above
             )

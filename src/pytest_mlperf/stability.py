@@ -119,6 +119,13 @@ def combined_spread(floor: float, drift: float) -> float:
     return math.hypot(floor, drift)
 
 
+def wide_above(p: float | None) -> bool | None:
+    """Which side of the ``p`` quantile's estimate is the wide one (:func:`side_spread`): above
+    for a tail percentile, below for the median and other central ones, neither (None) for
+    the mean."""
+    return None if p is None else p >= TAIL_FROM
+
+
 def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> float:
     """The run spread on one side of the estimate of the ``p`` quantile (``None``: the mean):
     ``run_spread``, with its ``stated`` part counted ``SLOW_SIDE`` times on the side where a
@@ -132,9 +139,7 @@ def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> 
     wide one. The mean holds both and keeps ``run_spread`` on both sides: replayed, a wider
     lower side bought no flip and no wrong verdict and cost a third of its clear FAILs.
     """
-    if p is None:
-        return run_spread
-    if up != (p >= TAIL_FROM):
+    if wide_above(p) != up:
         return run_spread
     return math.hypot(run_spread, math.sqrt(SLOW_SIDE**2 - 1.0) * stated)
 
