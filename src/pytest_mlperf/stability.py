@@ -9,7 +9,12 @@ both measured or stated, widen the exact interval (docs/verdicts.md explains the
 - **clustering** (design effect ``D``): the variance of the per-window count of calls above
   the percentile, divided by what independent calls would give. ``D`` calls carry the
   information of one independent call, so the order-statistic ranks are computed for
-  ``n / D`` calls. Measured in every run; 1 when calls behave independently.
+  ``n / D`` calls. Measured in every run; 1 when calls behave independently. Where ``n / D``
+  calls are too few for any rank (a p95 upper bound needs 72, 98 in a verdict), the delta
+  method gives the bound: clustering multiplies the estimate's variance by ``D``, so the
+  exact bound for ``n`` calls is moved ``sqrt(D)`` times as far from the estimate, in ms,
+  and never inside the slowest (fastest) call measured. Without it a heavily clustered run
+  could not bound a p95 at all for hundreds of calls, however far under its limit it was.
 - **run spread** (``sigma``): the spread, between separate runs, of the log of a percentile
   that no window of the run itself can show (the run lasts a second; the machine's slow spells
   come every few seconds). Added in log space: ``exp(+-z*sigma)`` around the estimate, combined
@@ -271,7 +276,8 @@ def bounds_from_counts(
     limit`` is then exactly "few enough calls above the limit", ``lower > limit`` "enough";
     the run spread widens both bounds (each side by :func:`side_spread`, with ``stated`` the
     stated part of ``run_spread``) and ``lower_factor`` (:func:`contention_factor`) lowers
-    the lower one. None where no count in 0..n is enough.
+    the lower one. Where no count of ``n / D`` calls is enough but one of ``n`` is, the bound
+    is the delta method's (module docstring); None where not even that exists.
     """
     n = len(sorted_ms)
     effective = n if clustering <= 1.0 else max(1, int(n / clustering))
@@ -282,6 +288,17 @@ def bounds_from_counts(
     estimate = stats.percentile(sorted_ms, p)
     upper = float(sorted_ms[n - k_pass - 1]) if 0 <= k_pass < n else None
     lower = float(sorted_ms[n - k_fail]) if 1 <= k_fail <= n else None
+    if effective < n and (upper is None or lower is None):
+        # no rank of n / D calls is far enough out: the delta method (module docstring)
+        iid_pass, iid_fail = boundaries(n)
+        root = math.sqrt(n / effective)
+        if upper is None and 0 <= iid_pass < n:
+            reach = root * (float(sorted_ms[n - iid_pass - 1]) - estimate)
+            upper = max(float(sorted_ms[-1]), estimate + reach)
+        if lower is None and 1 <= iid_fail <= n:
+            reach = root * (estimate - float(sorted_ms[n - iid_fail]))
+            floor = min(float(sorted_ms[0]), estimate - reach)
+            lower = floor if floor > 0.0 else None
     low, high = widen_interval(estimate, lower, upper, p, run_spread, z, stated)
     return None if low is None else low * lower_factor, high
 
