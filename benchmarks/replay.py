@@ -226,6 +226,23 @@ def table(tallies: dict[float, Tally], hour_count: int, metric: str) -> str:
     return "\n".join(rows)
 
 
+def limit_table(tallies: list[Tally]) -> str:
+    """Per limit, over every run of every hour: the verdicts, and how many came early."""
+    rows = [
+        "| limit | PASS | FAIL | INCONCLUSIVE | decided within 100 calls | within 200 |",
+        "|---|---|---|---|---|---|",
+    ]
+    for factor in FACTORS:
+        outcomes = [o for tally in tallies for o in tally.verdicts[factor]]
+        count = {v: sum(seen == v for seen, _ in outcomes) for v in ("pass", "fail")}
+        early = [sum(v != "inconclusive" and n <= c for v, n in outcomes) for c in (100, 200)]
+        rows.append(
+            f"| {factor:g}x | {count['pass']} | {count['fail']} "
+            f"| {len(outcomes) - count['pass'] - count['fail']} | {early[0]} | {early[1]} |"
+        )
+    return "\n".join(rows)
+
+
 def hour_table(all_hours: list[Hour], tallies: dict[str, Tally]) -> str:
     """Per hour and model: how far apart its loops were, and each run's outcome (f: FAIL,
     p: PASS, i: INCONCLUSIVE; c: the reference inside the interval, -: outside)."""
@@ -330,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{'within' if kind == 'steady' else 'more than'} x{STEADY:.2f} apart):\n"
         )
         print(table(tallies[kind], len(group), opts.metric))
+    print(f"\nEvery run, per limit, at a run spread of {floors[0]:.0%}:\n")
+    print(limit_table([t[floors[0]] for t in tallies.values()]))
     print("\nA 400-call run against the hour's other loops (log ratio):\n")
     print(skew_table(recorded))
     for floor in floors:

@@ -31,5 +31,8 @@ def test_replay_counts_every_run_of_a_kept_hour(
     assert cells[1:4] == ["0 of 4", "16 / 16", "16 / 16"]
     assert cells[6] == "16 / 16"
     assert "| 20261207-125538 | forest | 4.02-4.32 (x1.07) | `ffffffff` | `pppppppp` |" in out
+    # per limit, over both models' 16 runs: a model 5x under its limit PASSes in every run
+    five = next(line for line in out.splitlines() if line.startswith("| 5x |"))
+    assert [cell.strip() for cell in five.strip("|").split("|")][1:4] == ["16", "0", "0"]
     sys.modules.pop("replay", None)
     sys.modules.pop("stability", None)
