@@ -115,8 +115,8 @@ class Judge:
 
     def _decide(self, limit: Limit, samples_ms: np.ndarray) -> stats.Verdict | None:
         if limit.quantile is not None:
-            if len(samples_ms) < stability.MIN_CALLS:
-                return None  # too few windows to see clustering or drift: no verdict yet
+            if len(samples_ms) < stability.min_calls(limit.quantile):
+                return None  # too few calls to see clustering or drift: no verdict yet
             lower, upper = self.bounds(limit, samples_ms)
             if upper is not None and upper <= limit.value:
                 return stats.Verdict.PASS
@@ -204,7 +204,7 @@ class Judge:
             (
                 n
                 for n, k in zip(design.looks, design.pass_max_k, strict=True)
-                if k >= 0 and n >= stability.MIN_CALLS
+                if k >= 0 and n >= stability.min_calls(limit.quantile)
             ),
             design.looks[-1],
         )

@@ -47,12 +47,22 @@ WINDOW = 20  # consecutive calls per window (the same blocks as the mean limits 
 TARGET_WINDOWS = 10  # windows grow past WINDOW calls so that a long run has about this many
 MIN_WINDOWS = 4  # fewer windows and nothing is estimated: D = 1, no measured drift
 MIN_CALLS = 5 * WINDOW  # no percentile verdict before five windows show how steady calls are
+MIN_ABOVE = 3  # ... nor before three calls are expected above the percentile (p99: 300 calls)
 DISPERSION_TEST_LEVEL = 0.10  # clustering is used once independence is rejected at this level
 TIMER_FLOOR_MS = 1e-6  # one nanosecond: estimates are floored here before taking logs
 DEFAULT_RUN_SPREAD = 0.15  # stated floor: log-sd of p95 between runs of a shared 2-core box
 CONTENTION_POWER = 3.0  # a contended run's lower bounds fall as share**3: see contention_factor
 SLOW_SIDE = 1.5  # the stated floor counts x1.5 on the side where a short run errs most
 TAIL_FROM = 0.9  # percentiles from p90 up are tail percentiles
+
+
+def min_calls(p: float) -> int:
+    """The first call count at which a verdict on the ``p`` quantile may be given: five windows,
+    and three calls expected above the percentile (p99: 300, where a PASS first becomes
+    possible). Clustering above a p99 cannot be seen in the one or two calls of 100 that lie
+    above it, so a slow start would count as independent slow calls and FAIL a limit that
+    longer runs PASS (replayed: benchmarks/replay.py --metric p99)."""
+    return max(MIN_CALLS, math.ceil(MIN_ABOVE / (1.0 - p) - 1e-9))
 
 
 def windows_of(samples_ms: np.ndarray, window: int = WINDOW) -> np.ndarray:
