@@ -146,9 +146,9 @@ def side_spread(p: float | None, run_spread: float, stated: float, up: bool) -> 
     ``run_spread``, with its ``stated`` part counted ``SLOW_SIDE`` times on the side where a
     short run errs most.
 
-    Replayed on twelve recorded hours of a shared 2-core box (benchmarks/replay.py), a
+    Replayed on thirteen recorded hours of a shared 2-core box (benchmarks/replay.py), a
     400-call run read the long-run p95 between x0.42 and x1.43 (2.5% and 97.5% of runs), the
-    long-run median between x0.78 and x1.86. A tail gets fat in slow phases a second-long
+    long-run median between x0.78 and x1.85. A tail gets fat in slow phases a second-long
     run usually misses, so it reads low: the upper side is the wide one. The whole machine
     is slower in other phases, and a run inside one reads the median high: for it the lower
     side is the wide one. The mean holds both and keeps ``run_spread`` on both sides:
