@@ -123,17 +123,23 @@ def test_speed_drift_is_measured_and_zero_without_it() -> None:
     assert 0.02 < np.median(drifting) < 0.1
 
 
+def runs(min_calls: int) -> st.SearchStrategy[tuple[np.ndarray, float]]:
+    """Sorted seeded log-normal calls (``min_calls`` to 600) and a percentile to bound."""
+    shape = st.tuples(
+        st.integers(min_value=min_calls, max_value=600),
+        st.integers(min_value=0, max_value=2**32 - 1),
+        st.sampled_from([0.5, 0.9, 0.95, 0.99]),
+    )
+    return shape.map(lambda t: (np.sort(np.random.default_rng(t[1]).lognormal(0, 0.5, t[0])), t[2]))
+
+
 @settings(max_examples=200, deadline=None)
-@given(
-    n=st.integers(min_value=20, max_value=600),
-    seed=st.integers(min_value=0, max_value=2**32 - 1),
-    p=st.sampled_from([0.5, 0.9, 0.95, 0.99]),
-    limit_quantile=st.floats(min_value=0.01, max_value=0.999),
-)
+@given(run=runs(20), limit_quantile=st.floats(min_value=0.01, max_value=0.999))
 def test_without_clustering_or_run_spread_the_bounds_are_the_exact_test(
-    n: int, seed: int, p: float, limit_quantile: float
+    run: tuple[np.ndarray, float], limit_quantile: float
 ) -> None:
-    ordered = np.sort(np.random.default_rng(seed).lognormal(0, 0.5, n))
+    ordered, p = run
+    n = len(ordered)
     limit = float(np.quantile(ordered, limit_quantile))
     design = stats.sequential_design(p, 0.95)
     lower, upper = bounds_from_counts(ordered, p, design.bounds, 1.0, 0.0, 1.96)
@@ -149,19 +155,15 @@ def test_without_clustering_or_run_spread_the_bounds_are_the_exact_test(
 
 
 @settings(max_examples=200, deadline=None)
-@given(
-    n=st.integers(min_value=100, max_value=600),
-    seed=st.integers(min_value=0, max_value=2**32 - 1),
-    p=st.sampled_from([0.5, 0.9, 0.95, 0.99]),
-    clustering=st.floats(min_value=1.0, max_value=30.0),
-)
+@given(run=runs(100), clustering=st.floats(min_value=1.0, max_value=30.0))
 def test_clustering_never_narrows_the_bounds_of_independent_calls(
-    n: int, seed: int, p: float, clustering: float
+    run: tuple[np.ndarray, float], clustering: float
 ) -> None:
     """From ranks of n / D calls, or the delta method where those run out: a clustered run's
     bounds are never inside the exact ones, and a bound beyond every rank lies beyond the
     slowest (fastest) call."""
-    ordered = np.sort(np.random.default_rng(seed).lognormal(0, 0.5, n))
+    ordered, p = run
+    n = len(ordered)
     design = stats.sequential_design(p, 0.95)
     lower, upper = bounds_from_counts(ordered, p, design.bounds, 1.0, 0.0, 1.96)
     c_lower, c_upper = bounds_from_counts(ordered, p, design.bounds, clustering, 0.0, 1.96)
