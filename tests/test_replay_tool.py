@@ -19,10 +19,17 @@ def test_replay_counts_every_run_of_a_kept_hour(
 
         hour = BENCHMARKS / "data" / "streams" / "20261207-125538.json.gz"
         assert replay.main([str(hour)]) == 0
+        first = capsys.readouterr().out
+        assert replay.main(["--metric", "p99", str(hour)]) == 0
     finally:  # benchmarks/stability.py must not stay importable as `stability`
         sys.modules.pop("replay", None)
         sys.modules.pop("stability", None)
-    out = capsys.readouterr().out
+    p99 = capsys.readouterr().out
+    out = first
+    # p99 limits: no verdict before 300 calls, so a model 5x over its limit FAILs at 300
+    assert "2 hour x model streams; p99 limits" in p99
+    far = next(line for line in p99.splitlines() if line.startswith("| 0.2x |"))
+    assert [cell.strip() for cell in far.strip("|").split("|")][1:6] == ["0", "16", "0", "0", "0"]
     # four loops, two runs cut from each, per model; on this steady hour (loops within x1.12)
     # no limit flips, every clear limit is decided and every interval covers
     assert "1 recorded hours (20261207-125538), 2 hour x model streams; p95 limits" in out
