@@ -19,13 +19,12 @@ def test_replay_counts_every_run_of_a_kept_hour(
 
         hour = BENCHMARKS / "data" / "streams" / "20261207-125538.json.gz"
         assert replay.main([str(hour)]) == 0
-        first = capsys.readouterr().out
+        out = capsys.readouterr().out
         assert replay.main(["--metric", "p99", str(hour)]) == 0
     finally:  # benchmarks/stability.py must not stay importable as `stability`
         sys.modules.pop("replay", None)
         sys.modules.pop("stability", None)
     p99 = capsys.readouterr().out
-    out = first
     # p99 limits: no verdict before 300 calls, so a model 5x over its limit FAILs at 300
     assert "2 hour x model streams; p99 limits" in p99
     far = next(line for line in p99.splitlines() if line.startswith("| 0.2x |"))
